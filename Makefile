@@ -1,0 +1,52 @@
+# Two commands do all the set-up on a machine with Python 3.11: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python backend/manage.py
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint format demo demo-setup serve migrate lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	$(MANAGE) makemigrations --check --dry-run
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+migrate: install
+	$(MANAGE) migrate --noinput
+
+demo-setup: migrate
+	$(MANAGE) demo_setup
+
+demo: demo-setup
+	$(MANAGE) runserver 127.0.0.1:$(PORT)
+
+serve: install
+	$(MANAGE) runserver 127.0.0.1:$(PORT)
+
+# Re-resolve the pinned tree after changing pyproject.toml.
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/pip install --quiet --upgrade pip
+	.lockenv/bin/pip install --quiet ".[dev]"
+	.lockenv/bin/pip freeze --exclude school-analytics > requirements.lock
+	rm -rf .lockenv
+
+clean:
+	rm -rf $(VENV) backend/db.sqlite3 staticfiles
