@@ -1,0 +1,98 @@
+"""The metric definitions of docs/metrics.md as plain functions of source values.
+
+Exact arithmetic: fractions, then half-up rounding to 2 places, so SQLite and PostgreSQL agree
+to the cent and no float ever touches a figure.
+"""
+
+import datetime
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from attendance.models import AttendanceStatus
+
+PRESENT, LATE, ABSENT, EXCUSED = (
+    AttendanceStatus.PRESENT,
+    AttendanceStatus.LATE,
+    AttendanceStatus.ABSENT,
+    AttendanceStatus.EXCUSED,
+)
+
+
+@dataclass(frozen=True)
+class AttendanceRules:
+    """A school's attendance settings."""
+
+    late_counts_as_present: bool = True
+    excused_absences_excluded: bool = False
+
+
+def round_half_up(value: Fraction) -> Decimal:
+    """Round a non-negative exact value to 2 decimal places, halves away from zero."""
+    cents = math.floor(value * 100 + Fraction(1, 2))
+    return Decimal(cents).scaleb(-2)
+
+
+def percentage(part: int | Fraction, whole: int | Fraction) -> Decimal | None:
+    """part / whole x 100 to 2 places, or None when whole is 0."""
+    if not whole:
+        return None
+    return round_half_up(Fraction(part) * 100 / Fraction(whole))
+
+
+def mean_percentage(scores: Iterable[tuple[Decimal, Decimal]]) -> Decimal | None:
+    """Mean of score / max_score x 100 over (score, max_score) pairs, to 2 places; None if empty."""
+    ratios = [Fraction(score) / Fraction(maximum) for score, maximum in scores]
+    if not ratios:
+        return None
+    return round_half_up(sum(ratios) * 100 / len(ratios))
+
+
+@dataclass(frozen=True)
+class AttendanceCounts:
+    marked: int = 0
+    attended: int = 0
+    counted: int = 0
+
+    def __add__(self, other: "AttendanceCounts") -> "AttendanceCounts":
+        return AttendanceCounts(
+            self.marked + other.marked, self.attended + other.attended, self.counted + other.counted
+        )
+
+    @property
+    def rate(self) -> Decimal | None:
+        return percentage(self.attended, self.counted)
+
+
+def attendance_counts(statuses: Iterable[str], rules: AttendanceRules) -> AttendanceCounts:
+    """How many marks there are, how many count as attended, and how many are counted at all."""
+    marked = attended = counted = 0
+    for status in statuses:
+        marked += 1
+        if status == PRESENT or (status == LATE and rules.late_counts_as_present):
+            attended += 1
+        if not (status == EXCUSED and rules.excused_absences_excluded):
+            counted += 1
+    return AttendanceCounts(marked, attended, counted)
+
+
+def daily_attendance_status(statuses: Iterable[str]) -> str | None:
+    """The day's status from its marks: LATE / PRESENT if attended at all, else EXCUSED / ABSENT."""
+    seen = set(statuses)
+    if not seen:
+        return None
+    if seen & {PRESENT, LATE}:
+        return LATE if LATE in seen else PRESENT
+    return EXCUSED if seen == {EXCUSED} else ABSENT
+
+
+def submission_deadline(due_date: datetime.date, tz: datetime.tzinfo) -> datetime.datetime:
+    """The first moment after the due date in the school's time zone; a submission before it is on time."""
+    return datetime.datetime.combine(due_date + datetime.timedelta(days=1), datetime.time(0), tzinfo=tz)
+
+
+def week_start(day: datetime.date) -> datetime.date:
+    """The Monday of the week the day falls in."""
+    return day - datetime.timedelta(days=day.weekday())

@@ -1,0 +1,348 @@
+"""Which summary keys a source row feeds.
+
+``keys_for(model, pks)`` reads the rows (with the joins their keys need) and names every summary
+key they contribute to. Called before a change (the old keys) and after it (the new keys), so a
+row that moves to another student, date, lesson, homework or term refreshes both places.
+The ``*_discover`` functions list every key that has source data or a stored row, for scopes
+(a student who changes class, a term whose dates change, a rebuild).
+"""
+
+import datetime
+import zoneinfo
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields
+
+from django.db import models
+from django.db.models import OuterRef, Subquery
+
+from analytics.definitions import week_start
+from analytics.models import StudentDailySummary, StudentTermPerformance, TeacherPerformanceMetric
+from attendance.models import Attendance, Lesson
+from communication.models import Communication
+from homework.models import Grade, Homework, HomeworkSubmission
+from schools.models import AcademicTerm, School, Student, Teacher
+
+
+@dataclass
+class Keys:
+    """Summary keys to recompute, and wider scopes to recompute whole."""
+
+    daily: set = field(default_factory=set)  # (student_id, date)
+    term: set = field(default_factory=set)  # (student_id, term_id, subject_id)
+    term_all_subjects: set = field(default_factory=set)  # (student_id, term_id): every subject row
+    teacher: set = field(default_factory=set)  # (teacher_id, week_start)
+    students: set = field(default_factory=set)  # every daily key of these students
+    terms: set = field(default_factory=set)  # every term key of these terms
+    teachers: set = field(default_factory=set)  # every metric of these teachers
+    schools: set = field(default_factory=set)  # everything of these schools
+
+    def __or__(self, other: "Keys") -> "Keys":
+        return Keys(**{f.name: getattr(self, f.name) | getattr(other, f.name) for f in fields(self)})
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, f.name) for f in fields(self))
+
+
+def term_of(date_path: str, school_path: str) -> Subquery:
+    """The id of the school's term containing the date (null outside every term)."""
+    return Subquery(
+        AcademicTerm.objects.filter(
+            school_id=OuterRef(school_path), start_date__lte=OuterRef(date_path), end_date__gte=OuterRef(date_path)
+        ).values("id")[:1]
+    )
+
+
+def _add_mark(keys: Keys, *, student_id, day, subject_id, teacher_id, term_id) -> None:
+    keys.daily.add((student_id, day))
+    keys.teacher.add((teacher_id, week_start(day)))
+    if term_id is not None:
+        if subject_id is None:
+            keys.term_all_subjects.add((student_id, term_id))
+        else:
+            keys.term.add((student_id, term_id, subject_id))
+
+
+def attendance_keys(pks: Iterable[int]) -> Keys:
+    keys = Keys()
+    rows = Attendance.objects.filter(pk__in=pks).values(
+        "student_id",
+        "lesson__date",
+        "lesson__subject_id",
+        "lesson__teacher_id",
+        term_id=term_of("lesson__date", "lesson__class_group__school_id"),
+    )
+    for row in rows:
+        _add_mark(
+            keys,
+            student_id=row["student_id"],
+            day=row["lesson__date"],
+            subject_id=row["lesson__subject_id"],
+            teacher_id=row["lesson__teacher_id"],
+            term_id=row["term_id"],
+        )
+    return keys
+
+
+def marks_keys(*, lesson_ids: Iterable[int], student_ids: Iterable[int]) -> Keys:
+    """Keys of every mark the students may have at the lessons (present, changed or deleted)."""
+    keys = Keys()
+    student_ids = set(student_ids)
+    lessons = Lesson.objects.filter(pk__in=lesson_ids).values(
+        "date", "subject_id", "teacher_id", term_id=term_of("date", "class_group__school_id")
+    )
+    for lesson in lessons:
+        keys.teacher.add((lesson["teacher_id"], week_start(lesson["date"])))
+        for student_id in student_ids:
+            _add_mark(
+                keys,
+                student_id=student_id,
+                day=lesson["date"],
+                subject_id=lesson["subject_id"],
+                teacher_id=lesson["teacher_id"],
+                term_id=lesson["term_id"],
+            )
+    return keys
+
+
+def lesson_keys(pks: Iterable[int]) -> Keys:
+    pks = set(pks)
+    keys = Keys()
+    lessons = Lesson.objects.filter(pk__in=pks).values(
+        "id",
+        "date",
+        "subject_id",
+        "teacher_id",
+        "class_group__school_id",
+        term_id=term_of("date", "class_group__school_id"),
+    )
+    students = {}
+    for lesson_id, student_id in Attendance.objects.filter(lesson_id__in=pks).values_list("lesson_id", "student_id"):
+        students.setdefault(lesson_id, set()).add(student_id)
+    for lesson in lessons:
+        keys |= marks_keys(lesson_ids=[lesson["id"]], student_ids=students.get(lesson["id"], ()))
+        keys.teacher.add((lesson["teacher_id"], week_start(lesson["date"])))
+        # The first or last subject lesson of a term switches the term between subject attendance
+        # and daily-register attendance for every student.
+        if lesson["subject_id"] is not None and lesson["term_id"] is not None:
+            term = AcademicTerm.objects.get(pk=lesson["term_id"])
+            others = Lesson.objects.filter(
+                class_group__school_id=lesson["class_group__school_id"],
+                subject__isnull=False,
+                date__range=(term.start_date, term.end_date),
+            ).exclude(pk__in=pks)
+            if not others.exists():
+                keys.terms.add(term.pk)
+    return keys
+
+
+def homework_keys(pks: Iterable[int]) -> Keys:
+    pks = set(pks)
+    keys = Keys()
+    homework = Homework.objects.filter(pk__in=pks).values(
+        "id",
+        "class_group_id",
+        "subject_id",
+        "teacher_id",
+        "assigned_date",
+        "due_date",
+        term_id=term_of("due_date", "class_group__school_id"),
+    )
+    homework = list(homework)
+    class_students = {}
+    for student_id, class_id in Student.objects.filter(
+        class_group_id__in={h["class_group_id"] for h in homework}
+    ).values_list("id", "class_group_id"):
+        class_students.setdefault(class_id, []).append(student_id)
+    submitters = {}
+    for homework_id, student_id in HomeworkSubmission.objects.filter(homework_id__in=pks).values_list(
+        "homework_id", "student_id"
+    ):
+        submitters.setdefault(homework_id, []).append(student_id)
+    for h in homework:
+        keys.teacher.add((h["teacher_id"], week_start(h["assigned_date"])))
+        for student_id in class_students.get(h["class_group_id"], []) + submitters.get(h["id"], []):
+            keys.daily.add((student_id, h["due_date"]))
+        if h["term_id"] is not None:
+            for student_id in submitters.get(h["id"], []):
+                keys.term.add((student_id, h["term_id"], h["subject_id"]))
+    return keys
+
+
+def _submission_rows(queryset: models.QuerySet, prefix: str) -> Iterable[tuple]:
+    """(student_id, due_date, subject_id, term_id) of submissions, or of the submissions of grades."""
+    return queryset.annotate(
+        key_term=term_of(f"{prefix}homework__due_date", f"{prefix}homework__class_group__school_id")
+    ).values_list(f"{prefix}student_id", f"{prefix}homework__due_date", f"{prefix}homework__subject_id", "key_term")
+
+
+def submission_keys(pks: Iterable[int]) -> Keys:
+    keys = Keys()
+    for student_id, due_date, subject_id, term_id in _submission_rows(
+        HomeworkSubmission.objects.filter(pk__in=pks), ""
+    ):
+        keys.daily.add((student_id, due_date))
+        if term_id is not None:
+            keys.term.add((student_id, term_id, subject_id))
+    return keys
+
+
+def grade_keys(pks: Iterable[int]) -> Keys:
+    keys = Keys()
+    for student_id, _, subject_id, term_id in _submission_rows(Grade.objects.filter(pk__in=pks), "submission__"):
+        if term_id is not None:
+            keys.term.add((student_id, term_id, subject_id))
+    return keys
+
+
+def communication_keys(pks: Iterable[int]) -> Keys:
+    keys = Keys()
+    rows = list(Communication.objects.filter(pk__in=pks).values_list("sender_id", "sent_at"))
+    teachers = {
+        user_id: (teacher_id, zoneinfo.ZoneInfo(tz))
+        for teacher_id, user_id, tz in Teacher.objects.filter(user_id__in={sender for sender, _ in rows}).values_list(
+            "id", "user_id", "school__timezone"
+        )
+    }
+    for sender_id, sent_at in rows:
+        if sender_id in teachers:
+            teacher_id, tz = teachers[sender_id]
+            keys.teacher.add((teacher_id, week_start(sent_at.astimezone(tz).date())))
+    return keys
+
+
+def student_keys(pks: Iterable[int]) -> Keys:
+    return Keys(students=set(pks))
+
+
+def teacher_keys(pks: Iterable[int]) -> Keys:
+    return Keys(teachers=set(pks))
+
+
+def term_keys(pks: Iterable[int]) -> Keys:
+    return Keys(terms=set(pks))
+
+
+def school_keys(pks: Iterable[int]) -> Keys:
+    return Keys(schools=set(pks))
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source model: the fields whose change moves its keys, and how to name the keys."""
+
+    model: type[models.Model]
+    tracked: tuple[str, ...]
+    keys_for: Callable[[Iterable[int]], Keys]
+
+
+SOURCES = (
+    Source(Attendance, ("student_id", "lesson_id", "status"), attendance_keys),
+    Source(Lesson, ("class_group_id", "subject_id", "teacher_id", "date"), lesson_keys),
+    Source(
+        Homework,
+        ("class_group_id", "subject_id", "teacher_id", "assigned_date", "due_date", "max_score"),
+        homework_keys,
+    ),
+    Source(HomeworkSubmission, ("homework_id", "student_id", "submitted_at"), submission_keys),
+    Source(Grade, ("submission_id", "score"), grade_keys),
+    Source(Communication, ("sender_id", "sent_at"), communication_keys),
+    Source(Student, ("school_id", "class_group_id"), student_keys),
+    Source(Teacher, ("school_id", "user_id"), teacher_keys),
+    Source(AcademicTerm, ("school_id", "start_date", "end_date"), term_keys),
+    Source(School, ("timezone", "late_counts_as_present", "excused_absences_excluded"), school_keys),
+)
+
+
+# --- discovery: every key with source data or a stored row --------------------------------------
+
+
+def _in_range(lookup: str, period: tuple[datetime.date, datetime.date] | None) -> dict:
+    return {f"{lookup}__range": period} if period else {}
+
+
+def daily_keys_discover(*, student_ids: Iterable[int], period=None) -> set:
+    student_ids = set(student_ids)
+    keys = set(
+        Attendance.objects.filter(student_id__in=student_ids, **_in_range("lesson__date", period))
+        .values_list("student_id", "lesson__date")
+        .distinct()
+    )
+    keys.update(
+        Student.objects.filter(id__in=student_ids, **_in_range("class_group__homework__due_date", period))
+        .exclude(class_group__homework__isnull=True)
+        .values_list("id", "class_group__homework__due_date")
+        .distinct()
+    )
+    keys.update(
+        StudentDailySummary.objects.filter(student_id__in=student_ids, **_in_range("date", period)).values_list(
+            "student_id", "date"
+        )
+    )
+    return keys
+
+
+def term_keys_discover(*, term_ids: Iterable[int], student_ids: Iterable[int] | None = None) -> set:
+    term_ids = set(term_ids)
+    student_filter = {"student_id__in": set(student_ids)} if student_ids is not None else {}
+    keys = set()
+    for term in AcademicTerm.objects.filter(id__in=term_ids):
+        period = (term.start_date, term.end_date)
+        keys.update(
+            (student_id, term.pk, subject_id)
+            for student_id, subject_id in Attendance.objects.filter(
+                lesson__class_group__school_id=term.school_id,
+                lesson__date__range=period,
+                lesson__subject__isnull=False,
+                **student_filter,
+            )
+            .values_list("student_id", "lesson__subject_id")
+            .distinct()
+        )
+        keys.update(
+            (student_id, term.pk, subject_id)
+            for student_id, subject_id in HomeworkSubmission.objects.filter(
+                homework__class_group__school_id=term.school_id,
+                homework__due_date__range=period,
+                grade__isnull=False,
+                **student_filter,
+            )
+            .values_list("student_id", "homework__subject_id")
+            .distinct()
+        )
+    keys.update(
+        StudentTermPerformance.objects.filter(term_id__in=term_ids, **student_filter).values_list(
+            "student_id", "term_id", "subject_id"
+        )
+    )
+    return keys
+
+
+def teacher_keys_discover(*, teacher_ids: Iterable[int], period=None) -> set:
+    teacher_ids = set(teacher_ids)
+    keys = set()
+    for teacher_id, day in (
+        Lesson.objects.filter(teacher_id__in=teacher_ids, **_in_range("date", period))
+        .values_list("teacher_id", "date")
+        .distinct()
+    ):
+        keys.add((teacher_id, week_start(day)))
+    for teacher_id, day in (
+        Homework.objects.filter(teacher_id__in=teacher_ids, **_in_range("assigned_date", period))
+        .values_list("teacher_id", "assigned_date")
+        .distinct()
+    ):
+        keys.add((teacher_id, week_start(day)))
+    messages = Communication.objects.filter(sender__teacher__id__in=teacher_ids).values_list("id", flat=True)
+    keys.update(key for key in communication_keys(messages).teacher if not period or _week_overlaps(key[1], period))
+    keys.update(
+        (teacher_id, week)
+        for teacher_id, week in TeacherPerformanceMetric.objects.filter(teacher_id__in=teacher_ids).values_list(
+            "teacher_id", "week_start"
+        )
+        if not period or _week_overlaps(week, period)
+    )
+    return keys
+
+
+def _week_overlaps(monday: datetime.date, period: tuple[datetime.date, datetime.date]) -> bool:
+    return monday <= period[1] and monday + datetime.timedelta(days=6) >= period[0]

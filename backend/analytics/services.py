@@ -1,0 +1,601 @@
+"""Services that write the summary tables.
+
+Every path that changes source data (per-row signals, bulk roll call, imports, the rebuild) ends in
+the same three functions, each recomputing a set of keys from source rows and writing the
+difference with one upsert and one delete:
+
+- ``daily_summaries_refresh(keys={(student_id, date)})``
+- ``term_performances_refresh(keys={(student_id, term_id, subject_id)})``
+- ``teacher_metrics_refresh(keys={(teacher_id, week_start)})``
+
+A recomputation never increments: it reads the source rows of its keys, so running it again, or
+for keys that did not change, is harmless. On PostgreSQL it first takes a transaction-level
+advisory lock per key (in sorted order, so no two writers deadlock), then reads: a writer that
+waited sees the rows the other one committed, and no update is lost.
+"""
+
+import datetime
+import zlib
+import zoneinfo
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.db.models import Count, Exists, OuterRef, Q
+
+from analytics.definitions import (
+    AttendanceCounts,
+    AttendanceRules,
+    attendance_counts,
+    daily_attendance_status,
+    mean_percentage,
+    submission_deadline,
+    week_start,
+)
+from analytics.keys import Keys, daily_keys_discover, teacher_keys_discover, term_keys_discover
+from analytics.models import StudentDailySummary, StudentTermPerformance, TeacherPerformanceMetric
+from attendance.models import Attendance, Lesson
+from communication.models import Communication
+from homework.models import Grade, Homework, HomeworkSubmission
+from schools.models import AcademicTerm, School, Student, Teacher
+
+DailyKey = tuple[int, datetime.date]
+TermKey = tuple[int, int, int]
+TeacherKey = tuple[int, datetime.date]
+
+# Above this many distinct dates a filter uses a range instead of an IN list (the rows outside the
+# keys are read and ignored, never written).
+_MAX_DATES_IN_LIST = 40
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A summary row that differs from its recomputation."""
+
+    table: str
+    key: tuple
+    kind: str  # "missing": should exist; "unexpected": should not exist; "changed": fields differ
+    fields: dict[str, tuple[Any, Any]]  # name -> (stored, expected)
+
+    def __str__(self) -> str:
+        key = ", ".join(str(part) for part in self.key)
+        details = "; ".join(f"{name}: stored {old!r}, expected {new!r}" for name, (old, new) in self.fields.items())
+        return f"{self.table}({key}) {self.kind}" + (f": {details}" if details else "")
+
+
+@dataclass
+class RefreshResult:
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    differences: list[Difference] = field(default_factory=list)
+
+    @property
+    def changed(self) -> int:
+        return self.created + self.updated + self.deleted
+
+    def __iadd__(self, other: "RefreshResult") -> "RefreshResult":
+        self.created += other.created
+        self.updated += other.updated
+        self.deleted += other.deleted
+        self.differences.extend(other.differences)
+        return self
+
+
+@dataclass(frozen=True)
+class _Table:
+    model: type[models.Model]
+    key_fields: tuple[str, ...]
+    derived: dict[str, Any]  # derived field -> its value in a row that has no source data
+    inputs: dict[str, Any]  # teacher-input field -> its empty value
+    lock_class: int  # first key of the PostgreSQL advisory lock, one per table
+
+    @property
+    def name(self) -> str:
+        return self.model.__name__
+
+
+DAILY = _Table(
+    StudentDailySummary,
+    ("student_id", "date"),
+    {
+        "attendance_status": None,
+        "lessons_marked": 0,
+        "lessons_attended": 0,
+        "lessons_counted": 0,
+        "homework_due": 0,
+        "homework_on_time": 0,
+        "homework_late": 0,
+        "homework_completed": None,
+    },
+    {"behavior_score": None},
+    lock_class=0x5C401,
+)
+TERM = _Table(
+    StudentTermPerformance,
+    ("student_id", "term_id", "subject_id"),
+    {
+        "average_grade": None,
+        "grades_count": 0,
+        "attendance_percentage": None,
+        "lessons_marked": 0,
+        "lessons_attended": 0,
+        "lessons_counted": 0,
+    },
+    {"teacher_comment": ""},
+    lock_class=0x5C402,
+)
+TEACHER = _Table(
+    TeacherPerformanceMetric,
+    ("teacher_id", "week_start"),
+    {
+        "classes_taught": 0,
+        "homeworks_assigned": 0,
+        "parent_communications": 0,
+        "average_student_attendance": None,
+        "lessons_attended": 0,
+        "lessons_counted": 0,
+    },
+    {},
+    lock_class=0x5C403,
+)
+
+# key -> (school_id, derived values); a key absent from the mapping has no source data.
+Computed = dict[tuple, tuple[int, dict[str, Any]]]
+
+
+def daily_summaries_refresh(*, keys: Iterable[DailyKey], dry_run: bool = False) -> RefreshResult:
+    """Recompute StudentDailySummary rows of the given (student_id, date) keys."""
+    return _refresh(DAILY, keys, _daily_compute, dry_run=dry_run)
+
+
+def term_performances_refresh(*, keys: Iterable[TermKey], dry_run: bool = False) -> RefreshResult:
+    """Recompute the derived fields of StudentTermPerformance rows of (student_id, term_id, subject_id) keys."""
+    return _refresh(TERM, keys, _term_compute, dry_run=dry_run)
+
+
+def teacher_metrics_refresh(*, keys: Iterable[TeacherKey], dry_run: bool = False) -> RefreshResult:
+    """Recompute TeacherPerformanceMetric rows of the given (teacher_id, week_start) keys."""
+    keys = {(teacher_id, week_start(day)) for teacher_id, day in keys}
+    return _refresh(TEACHER, keys, _teacher_compute, dry_run=dry_run)
+
+
+def keys_refresh(*, keys: Keys, dry_run: bool = False) -> RefreshResult:
+    """Recompute every summary row the keys name, widening scopes (student, term, teacher, school) first."""
+    result = RefreshResult()
+    for school_id in sorted(keys.schools):
+        result += analytics_rebuild(school_id=school_id, dry_run=dry_run)
+    daily = keys.daily | daily_keys_discover(student_ids=keys.students) if keys.students else keys.daily
+    term = set(keys.term)
+    if keys.terms:
+        term |= term_keys_discover(term_ids=keys.terms)
+    if keys.term_all_subjects:
+        pairs = keys.term_all_subjects
+        term.update(
+            key
+            for key in StudentTermPerformance.objects.filter(
+                student_id__in={student for student, _ in pairs}, term_id__in={term for _, term in pairs}
+            ).values_list("student_id", "term_id", "subject_id")
+            if key[:2] in pairs
+        )
+    teacher = keys.teacher | teacher_keys_discover(teacher_ids=keys.teachers) if keys.teachers else keys.teacher
+    # Always in this order (daily, term, teacher) so concurrent writers take their locks alike.
+    result += daily_summaries_refresh(keys=daily, dry_run=dry_run)
+    result += term_performances_refresh(keys=term, dry_run=dry_run)
+    result += teacher_metrics_refresh(keys=teacher, dry_run=dry_run)
+    return result
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def analytics_rebuild(
+    *,
+    school_id: int | None = None,
+    term_id: int | None = None,
+    dry_run: bool = False,
+    batch_size: int = 250,
+    progress: Progress | None = None,
+) -> RefreshResult:
+    """Recompute every summary row (of one school / one term) from source data and repair what differs.
+
+    Works in batches of students (and of teachers), one transaction each, so memory stays bounded
+    and a rebuild that stops halfway leaves whole batches done. Teacher inputs are kept; ranks are
+    the nightly job's and are not touched.
+    """
+    result = RefreshResult()
+    schools = School.objects.order_by("id")
+    terms = AcademicTerm.objects.order_by("start_date")
+    if term_id is not None:
+        terms = terms.filter(id=term_id)
+        schools = schools.filter(terms__id=term_id)
+    if school_id is not None:
+        schools = schools.filter(id=school_id)
+    for school in schools:
+        school_terms = list(terms.filter(school=school))
+        term_ids = [term.pk for term in school_terms]
+        period = (school_terms[0].start_date, school_terms[-1].end_date) if term_id is not None else None
+        students = list(Student.objects.filter(school=school).order_by("id").values_list("id", flat=True))
+        for done, batch in _batches(students, batch_size):
+            with transaction.atomic():
+                result += daily_summaries_refresh(
+                    keys=daily_keys_discover(student_ids=batch, period=period), dry_run=dry_run
+                )
+                result += term_performances_refresh(
+                    keys=term_keys_discover(term_ids=term_ids, student_ids=batch), dry_run=dry_run
+                )
+            if progress:
+                progress(f"{school.name}: students", done, len(students))
+        teachers = list(Teacher.objects.filter(school=school).order_by("id").values_list("id", flat=True))
+        for done, batch in _batches(teachers, batch_size):
+            with transaction.atomic():
+                result += teacher_metrics_refresh(
+                    keys=teacher_keys_discover(teacher_ids=batch, period=period), dry_run=dry_run
+                )
+            if progress:
+                progress(f"{school.name}: teachers", done, len(teachers))
+    return result
+
+
+def analytics_verify(
+    *, school_id: int | None = None, term_id: int | None = None, progress: Progress | None = None
+) -> list[Difference]:
+    """Every summary row that differs from a from-scratch recomputation (writes nothing)."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and outermost:
+            # One snapshot for the whole check, so writers running meanwhile cause no false alarms.
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return analytics_rebuild(school_id=school_id, term_id=term_id, dry_run=True, progress=progress).differences
+
+
+def _batches(items: list, size: int):
+    for start in range(0, len(items), size):
+        batch = items[start : start + size]
+        yield start + len(batch), batch
+
+
+# --- the write machinery shared by the three tables -------------------------------------------
+
+
+def _refresh(table: _Table, keys: Iterable[tuple], compute: Callable[[set], Computed], *, dry_run: bool):
+    keys = set(keys)
+    if not keys:
+        return RefreshResult()
+    with transaction.atomic(savepoint=False):
+        if not dry_run:
+            _lock_keys(table.lock_class, keys)
+        return _apply(table, keys, compute(keys), dry_run=dry_run)
+
+
+def _key_hash(key: tuple) -> int:
+    digest = zlib.crc32(":".join(str(part) for part in key).encode())
+    return digest - (1 << 32) if digest >= (1 << 31) else digest
+
+
+def _lock_keys(lock_class: int, keys: set[tuple]) -> None:
+    """Hold a transaction-level advisory lock per key, taken in sorted order (PostgreSQL only).
+
+    SQLite needs none: its writers hold the whole database (IMMEDIATE transactions).
+    """
+    if connection.vendor != "postgresql":
+        return
+    hashes = sorted({_key_hash(key) for key in keys})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, k) FROM (SELECT unnest(%s::int4[]) AS k ORDER BY k) AS ordered",
+            [lock_class, hashes],
+        )
+
+
+def _in_filter(lookup: str, values: set) -> Q:
+    values = set(values)
+    if values and isinstance(next(iter(values)), datetime.date) and len(values) > _MAX_DATES_IN_LIST:
+        return Q(**{f"{lookup}__range": (min(values), max(values))})
+    return Q(**{f"{lookup}__in": values})
+
+
+def _keys_filter(fields: tuple[str, ...], keys: set[tuple]) -> Q:
+    condition = Q()
+    for position, name in enumerate(fields):
+        condition &= _in_filter(name, {key[position] for key in keys})
+    return condition
+
+
+def _apply(table: _Table, keys: set[tuple], computed: Computed, *, dry_run: bool) -> RefreshResult:
+    """Write the computed rows of the keys: create, update or delete only what differs."""
+    existing = {}
+    columns = ("id", "school_id", *table.key_fields, *table.derived, *table.inputs)
+    for row in table.model.objects.filter(_keys_filter(table.key_fields, keys)).values(*columns):
+        key = tuple(row[name] for name in table.key_fields)
+        if key in keys:
+            existing[key] = row
+
+    result = RefreshResult()
+    upserts, deletes = [], []
+    for key in sorted(keys):
+        row = existing.get(key)
+        target = computed.get(key)
+        if target is None and row is not None and any(row[f] != empty for f, empty in table.inputs.items()):
+            target = (row["school_id"], table.derived)  # teacher input keeps the row alive
+        if target is None:
+            if row is not None:
+                deletes.append(row["id"])
+                stored = {name: (row[name], None) for name in table.derived}
+                result.differences.append(Difference(table.name, key, "unexpected", stored))
+            continue
+        school_id, values = target
+        if row is None:
+            expected = {name: (None, value) for name, value in values.items()}
+            result.differences.append(Difference(table.name, key, "missing", expected))
+            result.created += 1
+        else:
+            changed = {name: (row[name], value) for name, value in values.items() if row[name] != value}
+            if row["school_id"] != school_id:
+                changed["school_id"] = (row["school_id"], school_id)
+            if not changed:
+                continue
+            result.differences.append(Difference(table.name, key, "changed", changed))
+            result.updated += 1
+        upserts.append(table.model(school_id=school_id, **dict(zip(table.key_fields, key, strict=True)), **values))
+    result.deleted = len(deletes)
+
+    if not dry_run:
+        if upserts:
+            table.model.objects.bulk_create(
+                upserts,
+                update_conflicts=True,
+                unique_fields=[name.removesuffix("_id") for name in table.key_fields],
+                update_fields=[*table.derived, "school", "updated_at"],
+            )
+        if deletes:
+            table.model.objects.filter(id__in=deletes).delete()
+    return result
+
+
+def _rules(row: dict, prefix: str = "school__") -> AttendanceRules:
+    return AttendanceRules(
+        late_counts_as_present=row[f"{prefix}late_counts_as_present"],
+        excused_absences_excluded=row[f"{prefix}excused_absences_excluded"],
+    )
+
+
+_SCHOOL_FIELDS = ("school__timezone", "school__late_counts_as_present", "school__excused_absences_excluded")
+
+
+# --- StudentDailySummary ------------------------------------------------------------------------
+
+
+def _daily_compute(keys: set[DailyKey]) -> Computed:
+    student_ids = {student_id for student_id, _ in keys}
+    dates = {day for _, day in keys}
+    students = {
+        row["id"]: row
+        for row in Student.objects.filter(id__in=student_ids).values(
+            "id", "school_id", "class_group_id", *_SCHOOL_FIELDS
+        )
+    }
+    marks = defaultdict(list)
+    for student_id, day, status in Attendance.objects.filter(
+        _in_filter("lesson__date", dates), student_id__in=student_ids
+    ).values_list("student_id", "lesson__date", "status"):
+        marks[student_id, day].append(status)
+
+    class_ids = {row["class_group_id"] for row in students.values() if row["class_group_id"]}
+    due = defaultdict(list)  # (class_group_id, date) -> homework ids due
+    for homework_id, class_id, day in Homework.objects.filter(
+        _in_filter("due_date", dates), class_group_id__in=class_ids
+    ).values_list("id", "class_group_id", "due_date"):
+        due[class_id, day].append(homework_id)
+    submitted = {}
+    if due:
+        submitted = {
+            (homework_id, student_id): at
+            for homework_id, student_id, at in HomeworkSubmission.objects.filter(
+                _in_filter("homework__due_date", dates),
+                student_id__in=student_ids,
+                homework__class_group_id__in=class_ids,
+            ).values_list("homework_id", "student_id", "submitted_at")
+        }
+
+    computed = {}
+    for key in keys:
+        student_id, day = key
+        student = students.get(student_id)
+        if student is None:
+            continue
+        statuses = marks.get(key, [])
+        homework_ids = due.get((student["class_group_id"], day), [])
+        if not statuses and not homework_ids:
+            continue
+        counts = attendance_counts(statuses, _rules(student))
+        deadline = submission_deadline(day, zoneinfo.ZoneInfo(student["school__timezone"]))
+        times = [
+            submitted[homework_id, student_id] for homework_id in homework_ids if (homework_id, student_id) in submitted
+        ]
+        on_time = sum(1 for at in times if at < deadline)
+        computed[key] = (
+            student["school_id"],
+            {
+                "attendance_status": daily_attendance_status(statuses),
+                "lessons_marked": counts.marked,
+                "lessons_attended": counts.attended,
+                "lessons_counted": counts.counted,
+                "homework_due": len(homework_ids),
+                "homework_on_time": on_time,
+                "homework_late": len(times) - on_time,
+                "homework_completed": (on_time == len(homework_ids)) if homework_ids else None,
+            },
+        )
+    return computed
+
+
+# --- StudentTermPerformance ----------------------------------------------------------------------
+
+
+def _subject_lessons_in_term() -> Exists:
+    return Exists(
+        Lesson.objects.filter(
+            class_group__school_id=OuterRef("school_id"),
+            subject__isnull=False,
+            date__gte=OuterRef("start_date"),
+            date__lte=OuterRef("end_date"),
+        )
+    )
+
+
+def _term_compute(keys: set[TermKey]) -> Computed:
+    student_ids = {key[0] for key in keys}
+    subject_ids = {key[2] for key in keys}
+    terms = {
+        row["id"]: row
+        for row in AcademicTerm.objects.filter(id__in={key[1] for key in keys})
+        .annotate(has_subject_lessons=_subject_lessons_in_term())
+        .values(
+            "id",
+            "school_id",
+            "start_date",
+            "end_date",
+            "has_subject_lessons",
+            "school__late_counts_as_present",
+            "school__excused_absences_excluded",
+        )
+    }
+    if not terms:
+        return {}
+    period = (min(t["start_date"] for t in terms.values()), max(t["end_date"] for t in terms.values()))
+
+    grades = defaultdict(list)  # (student_id, subject_id) -> [(due_date, score, max_score)]
+    for student_id, subject_id, due, score, maximum in Grade.objects.filter(
+        submission__student_id__in=student_ids,
+        submission__homework__subject_id__in=subject_ids,
+        submission__homework__due_date__range=period,
+    ).values_list(
+        "submission__student_id",
+        "submission__homework__subject_id",
+        "submission__homework__due_date",
+        "score",
+        "submission__homework__max_score",
+    ):
+        grades[student_id, subject_id].append((due, score, maximum))
+
+    # Marks by (student, subject); the student's every mark under (student, None) for terms whose
+    # school takes a daily register only.
+    daily_register = any(not t["has_subject_lessons"] for t in terms.values())
+    lesson_filter = Q(lesson__subject_id__in=subject_ids)
+    if daily_register:
+        lesson_filter = Q()
+    marks = defaultdict(list)
+    for student_id, subject_id, day, status in Attendance.objects.filter(
+        lesson_filter, student_id__in=student_ids, lesson__date__range=period
+    ).values_list("student_id", "lesson__subject_id", "lesson__date", "status"):
+        if subject_id is not None and subject_id in subject_ids:
+            marks[student_id, subject_id].append((day, status))
+        if daily_register:
+            marks[student_id, None].append((day, status))
+
+    computed = {}
+    for key in keys:
+        student_id, term_id, subject_id = key
+        term = terms.get(term_id)
+        if term is None:
+            continue
+        start, end = term["start_date"], term["end_date"]
+        scores = [
+            (score, maximum) for due, score, maximum in grades.get((student_id, subject_id), []) if start <= due <= end
+        ]
+        if term["has_subject_lessons"]:
+            statuses = [status for day, status in marks.get((student_id, subject_id), []) if start <= day <= end]
+        else:
+            # A daily-register school: the row exists for its grades; attendance is the whole day's.
+            statuses = (
+                [status for day, status in marks.get((student_id, None), []) if start <= day <= end] if scores else []
+            )
+        if not scores and not statuses:
+            continue
+        counts = attendance_counts(statuses, _rules(term))
+        computed[key] = (
+            term["school_id"],
+            {
+                "average_grade": mean_percentage(scores),
+                "grades_count": len(scores),
+                "attendance_percentage": counts.rate,
+                "lessons_marked": counts.marked,
+                "lessons_attended": counts.attended,
+                "lessons_counted": counts.counted,
+            },
+        )
+    return computed
+
+
+# --- TeacherPerformanceMetric -------------------------------------------------------------------
+
+
+def _teacher_compute(keys: set[TeacherKey]) -> Computed:
+    teacher_ids = {teacher_id for teacher_id, _ in keys}
+    weeks = {week for _, week in keys}
+    first, last = min(weeks), max(weeks) + datetime.timedelta(days=6)
+    teachers = {
+        row["id"]: row
+        for row in Teacher.objects.filter(id__in=teacher_ids).values("id", "school_id", "user_id", *_SCHOOL_FIELDS)
+    }
+
+    lessons = Counter()
+    for row in (
+        Lesson.objects.filter(teacher_id__in=teacher_ids, date__range=(first, last))
+        .values("teacher_id", "date")
+        .annotate(n=Count("id"))
+    ):
+        lessons[row["teacher_id"], week_start(row["date"])] += row["n"]
+    homework = Counter()
+    for row in (
+        Homework.objects.filter(teacher_id__in=teacher_ids, assigned_date__range=(first, last))
+        .values("teacher_id", "assigned_date")
+        .annotate(n=Count("id"))
+    ):
+        homework[row["teacher_id"], week_start(row["assigned_date"])] += row["n"]
+
+    # Messages are dated in the teacher's school time zone: read a day either side, then place each.
+    teacher_of_user = {row["user_id"]: row for row in teachers.values()}
+    margin = datetime.timedelta(days=1)
+    messages = Counter()
+    for sender_id, sent_at in Communication.objects.filter(
+        sender_id__in=teacher_of_user,
+        sent_at__gte=datetime.datetime.combine(first, datetime.time(0), tzinfo=datetime.UTC) - margin,
+        sent_at__lt=datetime.datetime.combine(last, datetime.time(0), tzinfo=datetime.UTC) + 2 * margin,
+    ).values_list("sender_id", "sent_at"):
+        teacher = teacher_of_user[sender_id]
+        local_day = sent_at.astimezone(zoneinfo.ZoneInfo(teacher["school__timezone"])).date()
+        messages[teacher["id"], week_start(local_day)] += 1
+
+    counts: dict[TeacherKey, AttendanceCounts] = defaultdict(AttendanceCounts)
+    for row in (
+        Attendance.objects.filter(lesson__teacher_id__in=teacher_ids, lesson__date__range=(first, last))
+        .values("lesson__teacher_id", "lesson__date", "status")
+        .annotate(n=Count("id"))
+    ):
+        teacher = teachers[row["lesson__teacher_id"]]
+        key = (teacher["id"], week_start(row["lesson__date"]))
+        counts[key] += attendance_counts([row["status"]] * row["n"], _rules(teacher))
+
+    computed = {}
+    for key in keys:
+        teacher = teachers.get(key[0])
+        if teacher is None or not (lessons[key] or homework[key] or messages[key]):
+            continue
+        week_counts = counts.get(key, AttendanceCounts())
+        computed[key] = (
+            teacher["school_id"],
+            {
+                "classes_taught": lessons[key],
+                "homeworks_assigned": homework[key],
+                "parent_communications": messages[key],
+                "average_student_attendance": week_counts.rate,
+                "lessons_attended": week_counts.attended,
+                "lessons_counted": week_counts.counted,
+            },
+        )
+    return computed
