@@ -12,7 +12,7 @@ import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import OuterRef, Subquery
 
 from analytics.definitions import week_start
@@ -62,9 +62,22 @@ def _add_mark(keys: Keys, *, student_id, day, subject_id, teacher_id, term_id) -
             keys.term.add((student_id, term_id, subject_id))
 
 
-def attendance_keys(pks: Iterable[int]) -> Keys:
+def _locked(queryset: models.QuerySet, lock: bool, *relations: str) -> models.QuerySet:
+    """With lock, first hold the rows (and the parents their keys come from) until commit (PostgreSQL).
+
+    A writer that moves a lesson, homework or submission then waits for, or is waited on by, a
+    writer of the rows below it, so neither computes its keys from a state the other is changing.
+    SQLite needs no row locks: a writer holds the whole database.
+    """
+    if lock and connection.vendor == "postgresql":
+        locking = queryset.select_related(*relations).select_for_update(no_key=True, of=("self", *relations))
+        list(locking.only("id", *(f"{relation}__id" for relation in relations)))
+    return queryset
+
+
+def attendance_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
     keys = Keys()
-    rows = Attendance.objects.filter(pk__in=pks).values(
+    rows = _locked(Attendance.objects.filter(pk__in=pks), lock, "lesson").values(
         "student_id",
         "lesson__date",
         "lesson__subject_id",
@@ -83,11 +96,11 @@ def attendance_keys(pks: Iterable[int]) -> Keys:
     return keys
 
 
-def marks_keys(*, lesson_ids: Iterable[int], student_ids: Iterable[int]) -> Keys:
+def marks_keys(*, lesson_ids: Iterable[int], student_ids: Iterable[int], lock: bool = False) -> Keys:
     """Keys of every mark the students may have at the lessons (present, changed or deleted)."""
     keys = Keys()
     student_ids = set(student_ids)
-    lessons = Lesson.objects.filter(pk__in=lesson_ids).values(
+    lessons = _locked(Lesson.objects.filter(pk__in=lesson_ids), lock).values(
         "date", "subject_id", "teacher_id", term_id=term_of("date", "class_group__school_id")
     )
     for lesson in lessons:
@@ -104,10 +117,10 @@ def marks_keys(*, lesson_ids: Iterable[int], student_ids: Iterable[int]) -> Keys
     return keys
 
 
-def lesson_keys(pks: Iterable[int]) -> Keys:
+def lesson_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
     pks = set(pks)
     keys = Keys()
-    lessons = Lesson.objects.filter(pk__in=pks).values(
+    lessons = _locked(Lesson.objects.filter(pk__in=pks), lock).values(
         "id",
         "date",
         "subject_id",
@@ -135,10 +148,10 @@ def lesson_keys(pks: Iterable[int]) -> Keys:
     return keys
 
 
-def homework_keys(pks: Iterable[int]) -> Keys:
+def homework_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
     pks = set(pks)
     keys = Keys()
-    homework = Homework.objects.filter(pk__in=pks).values(
+    homework = _locked(Homework.objects.filter(pk__in=pks), lock).values(
         "id",
         "class_group_id",
         "subject_id",
@@ -175,28 +188,28 @@ def _submission_rows(queryset: models.QuerySet, prefix: str) -> Iterable[tuple]:
     ).values_list(f"{prefix}student_id", f"{prefix}homework__due_date", f"{prefix}homework__subject_id", "key_term")
 
 
-def submission_keys(pks: Iterable[int]) -> Keys:
+def submission_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
     keys = Keys()
-    for student_id, due_date, subject_id, term_id in _submission_rows(
-        HomeworkSubmission.objects.filter(pk__in=pks), ""
-    ):
+    submissions = _locked(HomeworkSubmission.objects.filter(pk__in=pks), lock, "homework")
+    for student_id, due_date, subject_id, term_id in _submission_rows(submissions, ""):
         keys.daily.add((student_id, due_date))
         if term_id is not None:
             keys.term.add((student_id, term_id, subject_id))
     return keys
 
 
-def grade_keys(pks: Iterable[int]) -> Keys:
+def grade_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
     keys = Keys()
-    for student_id, _, subject_id, term_id in _submission_rows(Grade.objects.filter(pk__in=pks), "submission__"):
+    grades = _locked(Grade.objects.filter(pk__in=pks), lock, "submission", "submission__homework")
+    for student_id, _, subject_id, term_id in _submission_rows(grades, "submission__"):
         if term_id is not None:
             keys.term.add((student_id, term_id, subject_id))
     return keys
 
 
-def communication_keys(pks: Iterable[int]) -> Keys:
+def communication_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
     keys = Keys()
-    rows = list(Communication.objects.filter(pk__in=pks).values_list("sender_id", "sent_at"))
+    rows = list(_locked(Communication.objects.filter(pk__in=pks), lock).values_list("sender_id", "sent_at"))
     teachers = {
         user_id: (teacher_id, zoneinfo.ZoneInfo(tz))
         for teacher_id, user_id, tz in Teacher.objects.filter(user_id__in={sender for sender, _ in rows}).values_list(
@@ -210,19 +223,19 @@ def communication_keys(pks: Iterable[int]) -> Keys:
     return keys
 
 
-def student_keys(pks: Iterable[int]) -> Keys:
+def student_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
     return Keys(students=set(pks))
 
 
-def teacher_keys(pks: Iterable[int]) -> Keys:
+def teacher_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
     return Keys(teachers=set(pks))
 
 
-def term_keys(pks: Iterable[int]) -> Keys:
+def term_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
     return Keys(terms=set(pks))
 
 
-def school_keys(pks: Iterable[int]) -> Keys:
+def school_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
     return Keys(schools=set(pks))
 
 
@@ -232,7 +245,7 @@ class Source:
 
     model: type[models.Model]
     tracked: tuple[str, ...]
-    keys_for: Callable[[Iterable[int]], Keys]
+    keys_for: Callable[..., Keys]  # (pks, *, lock) -> Keys
 
 
 SOURCES = (

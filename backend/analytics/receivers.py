@@ -18,7 +18,10 @@ _CASCADE_ROOTS = (School, Student)
 def _changed_fields(source: Source, instance, update_fields) -> bool | None:
     """Whether a tracked field of an existing row changes in this save (None: the row is new)."""
     tracked = [name for name in source.tracked if update_fields is None or name.removesuffix("_id") in update_fields]
-    old = source.model.objects.filter(pk=instance.pk).values(*tracked).first() if instance.pk is not None else None
+    if instance.pk is None:
+        return None
+    # Locked (PostgreSQL) so that a concurrent writer of the same row is waited for and its change seen.
+    old = source.model.objects.select_for_update(no_key=True).filter(pk=instance.pk).values(*tracked).first()
     if old is None:
         return None
     return any(getattr(instance, name) != value for name, value in old.items())
@@ -27,14 +30,14 @@ def _changed_fields(source: Source, instance, update_fields) -> bool | None:
 def before_save(sender, instance, raw=False, update_fields=None, **kwargs):
     source = _BY_MODEL[sender]
     changed = None if raw else _changed_fields(source, instance, update_fields)
-    instance._analytics_before = source.keys_for([instance.pk]) if changed else Keys()
+    instance._analytics_before = source.keys_for([instance.pk], lock=True) if changed else Keys()
     instance._analytics_skip = raw or changed is False
 
 
 def after_save(sender, instance, raw=False, **kwargs):
     if getattr(instance, "_analytics_skip", raw):
         return
-    keys_refresh(keys=instance._analytics_before | _BY_MODEL[sender].keys_for([instance.pk]))
+    keys_refresh(keys=instance._analytics_before | _BY_MODEL[sender].keys_for([instance.pk], lock=True))
 
 
 def _cascaded(origin, sender) -> bool:
@@ -47,13 +50,13 @@ def before_delete(sender, instance, origin=None, **kwargs):
         instance._analytics_before = Keys()
     elif sender is Student:
         # Its own rows go by cascade; the weekly metrics of its teachers lose its marks and messages.
-        marks = attendance_keys(instance.attendance_marks.values_list("pk", flat=True))
-        messages = communication_keys(instance.communications.values_list("pk", flat=True))
+        marks = attendance_keys(instance.attendance_marks.values_list("pk", flat=True), lock=True)
+        messages = communication_keys(instance.communications.values_list("pk", flat=True), lock=True)
         instance._analytics_before = Keys(teacher=marks.teacher | messages.teacher)
     elif sender is School:
         instance._analytics_before = Keys()
     else:
-        instance._analytics_before = _BY_MODEL[sender].keys_for([instance.pk])
+        instance._analytics_before = _BY_MODEL[sender].keys_for([instance.pk], lock=True)
 
 
 def after_delete(sender, instance, **kwargs):
@@ -63,4 +66,4 @@ def after_delete(sender, instance, **kwargs):
 
 
 def after_marks_bulk_changed(sender, *, lesson_ids, student_ids, **kwargs):
-    keys_refresh(keys=marks_keys(lesson_ids=lesson_ids, student_ids=student_ids))
+    keys_refresh(keys=marks_keys(lesson_ids=lesson_ids, student_ids=student_ids, lock=True))
