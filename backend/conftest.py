@@ -1,5 +1,20 @@
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
+
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """The default hasher takes most of a second per user on purpose; tests create many users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def clear_cache():
+    """Throttle histories (and anything else cached) must not leak from one test into the next."""
+    cache.clear()
 
 
 @pytest.fixture
@@ -15,3 +30,27 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "postgres" in item.keywords:
                 item.add_marker(skip)
+
+
+@pytest.fixture
+def school():
+    """A school with one term (factories.TERM_START to TERM_END)."""
+    school = factories.SchoolFactory()
+    factories.TermFactory(school=school)
+    return school
+
+
+@pytest.fixture
+def class_group(school):
+    return factories.ClassGroupFactory(school=school)
+
+
+@pytest.fixture
+def teacher(class_group):
+    """A teacher with a teaching assignment for ``class_group``."""
+    return factories.TeachingAssignmentFactory(teacher__school=class_group.school, class_group=class_group).teacher
+
+
+@pytest.fixture
+def school_admin(school):
+    return factories.SchoolAdminFactory(school=school)

@@ -16,9 +16,16 @@ from django.db import connection, models
 from django.db.models import OuterRef, Subquery
 
 from analytics.definitions import week_start
-from analytics.models import StudentDailySummary, StudentTermPerformance, TeacherPerformanceMetric
+from analytics.models import (
+    SchoolDailySummary,
+    StudentDailySummary,
+    StudentTermAttendance,
+    StudentTermPerformance,
+    TeacherPerformanceMetric,
+)
 from attendance.models import Attendance, Lesson
 from communication.models import Communication
+from finance.models import FeeInvoice, Payment
 from homework.models import Grade, Homework, HomeworkSubmission
 from schools.models import AcademicTerm, School, Student, Teacher
 
@@ -35,6 +42,7 @@ class Keys:
     terms: set = field(default_factory=set)  # every term key of these terms
     teachers: set = field(default_factory=set)  # every metric of these teachers
     schools: set = field(default_factory=set)  # everything of these schools
+    school_days: set = field(default_factory=set)  # (school_id, date) of the school rollup (money)
 
     def __or__(self, other: "Keys") -> "Keys":
         return Keys(**{f.name: getattr(self, f.name) | getattr(other, f.name) for f in fields(self)})
@@ -223,6 +231,21 @@ def communication_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
     return keys
 
 
+def payment_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
+    rows = _locked(Payment.objects.filter(pk__in=pks), lock, "invoice").values_list(
+        "invoice__student__school_id", "invoice__student__school__timezone", "paid_at"
+    )
+    return Keys(
+        school_days={(school_id, paid_at.astimezone(zoneinfo.ZoneInfo(tz)).date()) for school_id, tz, paid_at in rows}
+    )
+
+
+def invoice_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
+    """The day the invoice was issued, and the days its payments came in (voiding it removes them)."""
+    rows = _locked(FeeInvoice.objects.filter(pk__in=pks), lock).values_list("student__school_id", "issued_on")
+    return Keys(school_days=set(rows)) | payment_keys(Payment.objects.filter(invoice_id__in=pks).values("pk"))
+
+
 def student_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
     return Keys(students=set(pks))
 
@@ -263,6 +286,8 @@ SOURCES = (
     Source(Teacher, ("school_id", "user_id"), teacher_keys),
     Source(AcademicTerm, ("school_id", "start_date", "end_date"), term_keys),
     Source(School, ("timezone", "late_counts_as_present", "excused_absences_excluded"), school_keys),
+    Source(FeeInvoice, ("student_id", "amount", "issued_on", "status"), invoice_keys),
+    Source(Payment, ("invoice_id", "amount", "paid_at"), payment_keys),
 )
 
 
@@ -359,3 +384,49 @@ def teacher_keys_discover(*, teacher_ids: Iterable[int], period=None) -> set:
 
 def _week_overlaps(monday: datetime.date, period: tuple[datetime.date, datetime.date]) -> bool:
     return monday <= period[1] and monday + datetime.timedelta(days=6) >= period[0]
+
+
+def term_attendance_keys_discover(*, term_ids: Iterable[int], student_ids: Iterable[int]) -> set:
+    student_ids = set(student_ids)
+    keys = set()
+    for term in AcademicTerm.objects.filter(id__in=set(term_ids)):
+        keys.update(
+            (student_id, term.pk)
+            for student_id in StudentDailySummary.objects.filter(
+                student_id__in=student_ids, date__range=(term.start_date, term.end_date), lessons_marked__gt=0
+            )
+            .values_list("student_id", flat=True)
+            .distinct()
+        )
+    keys.update(
+        StudentTermAttendance.objects.filter(term_id__in=set(term_ids), student_id__in=student_ids).values_list(
+            "student_id", "term_id"
+        )
+    )
+    return keys
+
+
+def school_days_discover(*, school_id: int, period=None) -> set:
+    """Dates of the school with daily rows, invoices issued, payments received, or a stored rollup."""
+    keys = {
+        (school_id, day)
+        for day in StudentDailySummary.objects.filter(school_id=school_id, **_in_range("date", period))
+        .values_list("date", flat=True)
+        .distinct()
+    }
+    keys.update(
+        (school_id, day)
+        for day in FeeInvoice.objects.filter(student__school_id=school_id, **_in_range("issued_on", period))
+        .values_list("issued_on", flat=True)
+        .distinct()
+    )
+    keys.update(payment_keys(Payment.objects.filter(invoice__student__school_id=school_id).values("pk")).school_days)
+    keys.update(
+        (school_id, day)
+        for day in SchoolDailySummary.objects.filter(school_id=school_id, **_in_range("date", period)).values_list(
+            "date", flat=True
+        )
+    )
+    if period:
+        keys = {key for key in keys if period[0] <= key[1] <= period[1]}
+    return keys

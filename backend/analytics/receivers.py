@@ -49,10 +49,11 @@ def before_delete(sender, instance, origin=None, **kwargs):
     if _cascaded(origin, sender):
         instance._analytics_before = Keys()
     elif sender is Student:
-        # Its own rows go by cascade; the weekly metrics of its teachers lose its marks and messages.
+        # Its own rows go by cascade; its teachers' weeks and its school's days lose its marks and messages.
         marks = attendance_keys(instance.attendance_marks.values_list("pk", flat=True), lock=True)
         messages = communication_keys(instance.communications.values_list("pk", flat=True), lock=True)
-        instance._analytics_before = Keys(teacher=marks.teacher | messages.teacher)
+        days = set(instance.daily_summaries.values_list("school_id", "date"))
+        instance._analytics_before = Keys(teacher=marks.teacher | messages.teacher, school_days=days)
     elif sender is School:
         instance._analytics_before = Keys()
     else:

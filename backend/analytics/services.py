@@ -20,10 +20,12 @@ import zoneinfo
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Sum
+from django.db.models.functions import Round
 
 from analytics.definitions import (
     AttendanceCounts,
@@ -34,10 +36,24 @@ from analytics.definitions import (
     submission_deadline,
     week_start,
 )
-from analytics.keys import Keys, daily_keys_discover, teacher_keys_discover, term_keys_discover
-from analytics.models import StudentDailySummary, StudentTermPerformance, TeacherPerformanceMetric
-from attendance.models import Attendance, Lesson
+from analytics.keys import (
+    Keys,
+    daily_keys_discover,
+    school_days_discover,
+    teacher_keys_discover,
+    term_attendance_keys_discover,
+    term_keys_discover,
+)
+from analytics.models import (
+    SchoolDailySummary,
+    StudentDailySummary,
+    StudentTermAttendance,
+    StudentTermPerformance,
+    TeacherPerformanceMetric,
+)
+from attendance.models import Attendance, AttendanceStatus, Lesson
 from communication.models import Communication
+from finance.models import FeeInvoice, Payment
 from homework.models import Grade, Homework, HomeworkSubmission
 from schools.models import AcademicTerm, School, Student, Teacher
 
@@ -142,6 +158,45 @@ TEACHER = _Table(
     lock_class=0x5C403,
 )
 
+TERM_ATTENDANCE = _Table(
+    StudentTermAttendance,
+    ("student_id", "term_id"),
+    {
+        "days_marked": 0,
+        "days_present": 0,
+        "days_late": 0,
+        "days_absent": 0,
+        "days_excused": 0,
+        "lessons_marked": 0,
+        "lessons_attended": 0,
+        "lessons_counted": 0,
+        "attendance_percentage": None,
+    },
+    {},
+    lock_class=0x5C404,
+)
+SCHOOL_DAY = _Table(
+    SchoolDailySummary,
+    ("school_id", "date"),
+    {
+        "students_marked": 0,
+        "students_present": 0,
+        "students_late": 0,
+        "students_absent": 0,
+        "students_excused": 0,
+        "lessons_attended": 0,
+        "lessons_counted": 0,
+        "homework_due": 0,
+        "homework_on_time": 0,
+        "homework_late": 0,
+        "amount_invoiced": Decimal("0.00"),
+        "payments_received": Decimal("0.00"),
+        "payments_count": 0,
+    },
+    {},
+    lock_class=0x5C405,
+)
+
 # key -> (school_id, derived values); a key absent from the mapping has no source data.
 Computed = dict[tuple, tuple[int, dict[str, Any]]]
 
@@ -160,6 +215,36 @@ def teacher_metrics_refresh(*, keys: Iterable[TeacherKey], dry_run: bool = False
     """Recompute TeacherPerformanceMetric rows of the given (teacher_id, week_start) keys."""
     keys = {(teacher_id, week_start(day)) for teacher_id, day in keys}
     return _refresh(TEACHER, keys, _teacher_compute, dry_run=dry_run)
+
+
+def term_attendance_refresh(*, keys: Iterable[tuple[int, int]], dry_run: bool = False) -> RefreshResult:
+    """Recompute StudentTermAttendance rows of (student_id, term_id) keys from the student's daily rows."""
+    return _refresh(TERM_ATTENDANCE, keys, _term_attendance_compute, dry_run=dry_run)
+
+
+def school_days_refresh(*, keys: Iterable[tuple[int, datetime.date]], dry_run: bool = False) -> RefreshResult:
+    """Recompute SchoolDailySummary rows of (school_id, date) keys from daily rows, invoices and payments."""
+    return _refresh(SCHOOL_DAY, keys, _school_day_compute, dry_run=dry_run)
+
+
+def rollup_keys(*, daily_keys: set[DailyKey]) -> tuple[set[tuple[int, int]], set[tuple[int, datetime.date]]]:
+    """The (student, term) and (school, date) rollup keys that the given daily keys feed."""
+    if not daily_keys:
+        return set(), set()
+    schools = dict(Student.objects.filter(id__in={s for s, _ in daily_keys}).values_list("id", "school_id"))
+    terms = defaultdict(list)
+    for term_id, school_id, start, end in AcademicTerm.objects.filter(school_id__in=set(schools.values())).values_list(
+        "id", "school_id", "start_date", "end_date"
+    ):
+        terms[school_id].append((term_id, start, end))
+    student_terms, school_days = set(), set()
+    for student_id, day in daily_keys:
+        school_id = schools.get(student_id)
+        if school_id is None:
+            continue
+        school_days.add((school_id, day))
+        student_terms.update((student_id, term_id) for term_id, start, end in terms[school_id] if start <= day <= end)
+    return student_terms, school_days
 
 
 def keys_refresh(*, keys: Keys, dry_run: bool = False) -> RefreshResult:
@@ -181,8 +266,12 @@ def keys_refresh(*, keys: Keys, dry_run: bool = False) -> RefreshResult:
             if key[:2] in pairs
         )
     teacher = keys.teacher | teacher_keys_discover(teacher_ids=keys.teachers) if keys.teachers else keys.teacher
-    # Always in this order (daily, term, teacher) so concurrent writers take their locks alike.
+    # Always in this order (daily, its rollups, term, teacher) so concurrent writers take their locks
+    # alike and cannot wait on each other.
     result += daily_summaries_refresh(keys=daily, dry_run=dry_run)
+    student_terms, school_days = rollup_keys(daily_keys=daily)
+    result += term_attendance_refresh(keys=student_terms, dry_run=dry_run)
+    result += school_days_refresh(keys=school_days | keys.school_days, dry_run=dry_run)
     result += term_performances_refresh(keys=term, dry_run=dry_run)
     result += teacher_metrics_refresh(keys=teacher, dry_run=dry_run)
     return result
@@ -223,11 +312,20 @@ def analytics_rebuild(
                 result += daily_summaries_refresh(
                     keys=daily_keys_discover(student_ids=batch, period=period), dry_run=dry_run
                 )
+                result += term_attendance_refresh(
+                    keys=term_attendance_keys_discover(term_ids=term_ids, student_ids=batch), dry_run=dry_run
+                )
                 result += term_performances_refresh(
                     keys=term_keys_discover(term_ids=term_ids, student_ids=batch), dry_run=dry_run
                 )
             if progress:
                 progress(f"{school.name}: students", done, len(students))
+        days = sorted(school_days_discover(school_id=school.pk, period=period))
+        for done, batch in _batches(days, batch_size):
+            with transaction.atomic():
+                result += school_days_refresh(keys=batch, dry_run=dry_run)
+            if progress:
+                progress(f"{school.name}: school days", done, len(days))
         teachers = list(Teacher.objects.filter(school=school).order_by("id").values_list("id", flat=True))
         for done, batch in _batches(teachers, batch_size):
             with transaction.atomic():
@@ -308,7 +406,7 @@ def _keys_filter(fields: tuple[str, ...], keys: set[tuple]) -> Q:
 def _apply(table: _Table, keys: set[tuple], computed: Computed, *, dry_run: bool) -> RefreshResult:
     """Write the computed rows of the keys: create, update or delete only what differs."""
     existing = {}
-    columns = ("id", "school_id", *table.key_fields, *table.derived, *table.inputs)
+    columns = tuple(dict.fromkeys(("id", "school_id", *table.key_fields, *table.derived, *table.inputs)))
     for row in table.model.objects.filter(_keys_filter(table.key_fields, keys)).values(*columns):
         key = tuple(row[name] for name in table.key_fields)
         if key in keys:
@@ -340,7 +438,9 @@ def _apply(table: _Table, keys: set[tuple], computed: Computed, *, dry_run: bool
                 continue
             result.differences.append(Difference(table.name, key, "changed", changed))
             result.updated += 1
-        upserts.append(table.model(school_id=school_id, **dict(zip(table.key_fields, key, strict=True)), **values))
+        upserts.append(
+            table.model(**{"school_id": school_id, **dict(zip(table.key_fields, key, strict=True)), **values})
+        )
     result.deleted = len(deletes)
 
     if not dry_run:
@@ -349,7 +449,7 @@ def _apply(table: _Table, keys: set[tuple], computed: Computed, *, dry_run: bool
                 upserts,
                 update_conflicts=True,
                 unique_fields=[name.removesuffix("_id") for name in table.key_fields],
-                update_fields=[*table.derived, "school", "updated_at"],
+                update_fields=[*table.derived, *(() if "school_id" in table.key_fields else ("school",)), "updated_at"],
             )
         if deletes:
             table.model.objects.filter(id__in=deletes).delete()
@@ -599,3 +699,114 @@ def _teacher_compute(keys: set[TeacherKey]) -> Computed:
             },
         )
     return computed
+
+
+# --- rollups: StudentTermAttendance and SchoolDailySummary --------------------------------------
+
+
+def _term_attendance_compute(keys: set[tuple[int, int]]) -> Computed:
+    terms = {
+        term_id: (school_id, start, end)
+        for term_id, school_id, start, end in AcademicTerm.objects.filter(id__in={t for _, t in keys}).values_list(
+            "id", "school_id", "start_date", "end_date"
+        )
+    }
+    if not terms:
+        return {}
+    period = (min(start for _, start, _ in terms.values()), max(end for _, _, end in terms.values()))
+    days = defaultdict(list)
+    for row in StudentDailySummary.objects.filter(
+        student_id__in={s for s, _ in keys}, date__range=period, lessons_marked__gt=0
+    ).values("student_id", "date", "attendance_status", "lessons_marked", "lessons_attended", "lessons_counted"):
+        days[row["student_id"]].append(row)
+
+    computed = {}
+    for key in keys:
+        student_id, term_id = key
+        if term_id not in terms:
+            continue
+        school_id, start, end = terms[term_id]
+        rows = [row for row in days.get(student_id, []) if start <= row["date"] <= end]
+        if not rows:
+            continue
+        statuses = Counter(row["attendance_status"] for row in rows)
+        counts = AttendanceCounts(
+            sum(row["lessons_marked"] for row in rows),
+            sum(row["lessons_attended"] for row in rows),
+            sum(row["lessons_counted"] for row in rows),
+        )
+        computed[key] = (
+            school_id,
+            {
+                "days_marked": len(rows),
+                "days_present": statuses[AttendanceStatus.PRESENT] + statuses[AttendanceStatus.LATE],
+                "days_late": statuses[AttendanceStatus.LATE],
+                "days_absent": statuses[AttendanceStatus.ABSENT],
+                "days_excused": statuses[AttendanceStatus.EXCUSED],
+                "lessons_marked": counts.marked,
+                "lessons_attended": counts.attended,
+                "lessons_counted": counts.counted,
+                "attendance_percentage": counts.rate,
+            },
+        )
+    return computed
+
+
+def _cents(value) -> Decimal:
+    return Decimal(int(value or 0)).scaleb(-2)
+
+
+def _school_day_compute(keys: set[tuple[int, datetime.date]]) -> Computed:
+    school_ids = {school_id for school_id, _ in keys}
+    dates = {day for _, day in keys}
+    present = [AttendanceStatus.PRESENT, AttendanceStatus.LATE]
+    values = defaultdict(lambda: dict(SCHOOL_DAY.derived))
+    for row in (
+        StudentDailySummary.objects.filter(_in_filter("date", dates), school_id__in=school_ids)
+        .values("school_id", "date")
+        .annotate(
+            students_marked=Count("id", filter=Q(lessons_marked__gt=0)),
+            students_present=Count("id", filter=Q(attendance_status__in=present)),
+            students_late=Count("id", filter=Q(attendance_status=AttendanceStatus.LATE)),
+            students_absent=Count("id", filter=Q(attendance_status=AttendanceStatus.ABSENT)),
+            students_excused=Count("id", filter=Q(attendance_status=AttendanceStatus.EXCUSED)),
+            lessons_attended_sum=Sum("lessons_attended"),
+            lessons_counted_sum=Sum("lessons_counted"),
+            homework_due_sum=Sum("homework_due"),
+            homework_on_time_sum=Sum("homework_on_time"),
+            homework_late_sum=Sum("homework_late"),
+        )
+    ):
+        day = values[row.pop("school_id"), row.pop("date")]
+        day.update({name.removesuffix("_sum"): value for name, value in row.items()})
+
+    # Money is summed exactly: in whole cents by the database (SQLite has no decimal type), or in Python.
+    for row in (
+        FeeInvoice.objects.filter(_in_filter("issued_on", dates), student__school_id__in=school_ids)
+        .exclude(status=FeeInvoice.Status.VOID)
+        .values("student__school_id", "issued_on")
+        .annotate(cents=Sum(Round(F("amount") * 100), output_field=IntegerField()))
+    ):
+        values[row["student__school_id"], row["issued_on"]]["amount_invoiced"] = _cents(row["cents"])
+    zones = dict(School.objects.filter(id__in=school_ids).values_list("id", "timezone"))
+    margin = datetime.timedelta(days=1)
+    for school_id, paid_at, amount in (
+        Payment.objects.filter(
+            invoice__student__school_id__in=school_ids,
+            paid_at__gte=datetime.datetime.combine(min(dates), datetime.time(0), tzinfo=datetime.UTC) - margin,
+            paid_at__lt=datetime.datetime.combine(max(dates), datetime.time(0), tzinfo=datetime.UTC) + 2 * margin,
+        )
+        .exclude(invoice__status=FeeInvoice.Status.VOID)
+        .values_list("invoice__student__school_id", "paid_at", "amount")
+    ):
+        key = (school_id, paid_at.astimezone(zoneinfo.ZoneInfo(zones[school_id])).date())
+        if key in keys:
+            values[key]["payments_received"] += amount
+            values[key]["payments_count"] += 1
+
+    return {
+        key: (key[0], day)
+        for key, day in values.items()
+        if key in keys
+        and (day["students_marked"] or day["homework_due"] or day["amount_invoiced"] or day["payments_count"])
+    }

@@ -1,11 +1,15 @@
 """API plumbing shared by every app: errors always come back as JSON naming the field."""
 
 import logging
+from collections.abc import Callable
 
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from rest_framework import exceptions, status
+from django.db.models import QuerySet
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 logger = logging.getLogger(__name__)
@@ -15,10 +19,15 @@ def exception_handler(exc, context):
     """Turn model validation and integrity errors into 400 responses instead of 500s."""
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
-            detail = {field: [str(m) for m in messages] for field, messages in exc.message_dict.items()}
+            detail = {
+                api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field: messages
+                for field, messages in exc.message_dict.items()
+            }
         else:
-            detail = {"non_field_errors": exc.messages}
+            detail = {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
         exc = exceptions.ValidationError(detail=detail)
+    elif isinstance(exc, RequestDataTooBig):
+        exc = exceptions.ParseError("The request body is too large.")
     elif isinstance(exc, IntegrityError):
         logger.info("integrity error turned into 400: %s", exc)
         return Response(
@@ -26,3 +35,17 @@ def exception_handler(exc, context):
             status=status.HTTP_400_BAD_REQUEST,
         )
     return drf_exception_handler(exc, context)
+
+
+class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id that must be within the requesting user's scope; one outside it "does not exist", revealing nothing.
+
+    ``queryset`` names the model (for the schema); ``scope(user=...)`` gives the rows the user may pick.
+    """
+
+    def __init__(self, *, scope: Callable[..., QuerySet], **kwargs):
+        self.scope = scope
+        super().__init__(**kwargs)
+
+    def get_queryset(self) -> QuerySet:
+        return self.scope(user=self.context["request"].user)

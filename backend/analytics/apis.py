@@ -1,0 +1,248 @@
+"""The analytics endpoints: thin views over analytics.selectors, read from the summary tables only."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from analytics import selectors
+from schools.models import Subject
+from schools.permissions import HasRole, IsTeacher
+from schools.selectors import Role, students_visible_to, user_role
+
+
+class AnalyticsApi(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "analytics"
+
+
+class PeriodQuerySerializer(serializers.Serializer):
+    # "from" is a Python keyword: declared below under its query-string name.
+    to = serializers.DateField(required=False, help_text="Last date of the period (inclusive), YYYY-MM-DD.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(required=False, help_text="First date of the period, YYYY-MM-DD.")
+        return fields
+
+    def validate(self, attrs):
+        if attrs.get("from") and attrs.get("to") and attrs["from"] > attrs["to"]:
+            raise serializers.ValidationError({"from": "The period starts after it ends."})
+        return attrs
+
+
+# --- student overview ---------------------------------------------------------------------------
+
+
+class OverviewQuerySerializer(PeriodQuerySerializer):
+    term = serializers.IntegerField(required=False, min_value=1, help_text="Term id; default the current term.")
+    subject = serializers.IntegerField(required=False, min_value=1, help_text="Only this subject (id).")
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        student = self.context["student"]
+        if "term" in attrs:
+            attrs["term"] = student.school.terms.filter(pk=attrs["term"]).first()
+            if attrs["term"] is None:
+                raise serializers.ValidationError({"term": "No such term at the student's school."})
+        else:
+            attrs["term"] = selectors.current_term(school=student.school)
+        if "subject" in attrs and not Subject.objects.filter(pk=attrs["subject"], school=student.school).exists():
+            raise serializers.ValidationError({"subject": "No such subject at the student's school."})
+        return attrs
+
+
+class NamedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class ClassGroupRefSerializer(NamedSerializer):
+    grade_level = serializers.IntegerField()
+
+
+class StudentRefSerializer(NamedSerializer):
+    student_number = serializers.CharField()
+    class_group = ClassGroupRefSerializer(allow_null=True)
+    school = NamedSerializer()
+
+
+class TermRefSerializer(NamedSerializer):
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+
+
+class PeriodSerializer(serializers.Serializer):
+    to = serializers.DateField(allow_null=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(allow_null=True)
+        return fields
+
+
+def percent_field(help_text: str) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True, help_text=help_text)
+
+
+class RankSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(allow_null=True, help_text="Position in class (1 = highest); nightly.")
+    rank_of = serializers.IntegerField(allow_null=True, help_text="How many students were ranked.")
+    rank_display = serializers.CharField(allow_null=True, help_text='For example "5th of 28".')
+
+
+class OverallSerializer(RankSerializer):
+    average_grade = percent_field("Mean of the subject averages (nightly).")
+
+
+class SubjectPerformanceSerializer(RankSerializer):
+    subject = NamedSerializer()
+    average_grade = percent_field("Mean grade percentage for the term.")
+    grades_count = serializers.IntegerField()
+    attendance_percentage = percent_field("Attended / counted lessons of the subject x 100.")
+    lessons_attended = serializers.IntegerField()
+    lessons_counted = serializers.IntegerField()
+    teacher_comment = serializers.CharField(allow_blank=True)
+
+
+class GradePointSerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="The homework's due date.")
+    subject_id = serializers.IntegerField()
+    subject = serializers.CharField()
+    homework = serializers.CharField()
+    percentage = percent_field("score / max_score x 100.")
+
+
+class GradeWeekSerializer(serializers.Serializer):
+    week_start = serializers.DateField()
+    subject_id = serializers.IntegerField()
+    subject = serializers.CharField()
+    average = percent_field("Mean grade percentage of the week's homework in the subject.")
+
+
+class AttendanceWeekSerializer(serializers.Serializer):
+    week_start = serializers.DateField()
+    attended = serializers.IntegerField()
+    counted = serializers.IntegerField()
+    rate = percent_field("attended / counted x 100.")
+
+
+class HomeworkTotalsSerializer(serializers.Serializer):
+    due = serializers.IntegerField()
+    on_time = serializers.IntegerField()
+    late = serializers.IntegerField()
+    missing = serializers.IntegerField()
+    completion_rate = percent_field("on_time / due x 100.")
+
+
+class BehaviorPointSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    score = serializers.IntegerField()
+
+
+class StudentOverviewSerializer(serializers.Serializer):
+    student = StudentRefSerializer()
+    term = TermRefSerializer(allow_null=True)
+    period = PeriodSerializer()
+    as_of = serializers.DateTimeField(allow_null=True, help_text="When the newest figure read was computed.")
+    overall = OverallSerializer()
+    subjects = SubjectPerformanceSerializer(many=True)
+    grades = GradePointSerializer(many=True)
+    grades_weekly = GradeWeekSerializer(many=True)
+    attendance_weekly = AttendanceWeekSerializer(many=True)
+    homework = HomeworkTotalsSerializer()
+    behavior = BehaviorPointSerializer(many=True)
+
+
+class AnyRole(HasRole):
+    roles = frozenset(Role) - {Role.NONE}
+
+
+class StudentOverviewApi(AnalyticsApi):
+    permission_classes = [AnyRole]
+
+    @extend_schema(
+        summary="A student's report: averages, ranks, attendance, grades over time, homework, behaviour",
+        parameters=[OverviewQuerySerializer],
+        responses=StudentOverviewSerializer,
+    )
+    def get(self, request, student_id: int):
+        """A student sees themself, a guardian their children, a teacher the students of their classes, an
+        admin the students of their school; any other student is 404."""
+        queryset = students_visible_to(user=request.user).select_related("school", "class_group")
+        student = get_object_or_404(queryset, pk=student_id)
+        query = OverviewQuerySerializer(data=request.query_params, context={"student": student})
+        query.is_valid(raise_exception=True)
+        data = selectors.student_overview(
+            student=student,
+            term=query.validated_data["term"],
+            subject_id=query.validated_data.get("subject"),
+            date_from=query.validated_data.get("from"),
+            date_to=query.validated_data.get("to"),
+        )
+        return Response(StudentOverviewSerializer(data).data)
+
+
+# --- teacher performance ------------------------------------------------------------------------
+
+
+class TeacherPerformanceQuerySerializer(PeriodQuerySerializer):
+    weeks = serializers.IntegerField(
+        required=False, min_value=1, max_value=104, default=8, help_text="How many weeks (default 8)."
+    )
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if attrs.get("from") and attrs.get("to") and (attrs["to"] - attrs["from"]).days > 7 * 104:
+            raise serializers.ValidationError({"to": "At most 104 weeks at a time."})
+        return attrs
+
+
+class MetricsSerializer(serializers.Serializer):
+    classes_taught = serializers.DecimalField(max_digits=8, decimal_places=1, allow_null=True)
+    homeworks_assigned = serializers.DecimalField(max_digits=8, decimal_places=1, allow_null=True)
+    parent_communications = serializers.DecimalField(max_digits=8, decimal_places=1, allow_null=True)
+    average_student_attendance = percent_field("attended / counted marks at the lessons x 100.")
+
+
+class TeacherWeekSerializer(serializers.Serializer):
+    week_start = serializers.DateField(help_text="Monday.")
+    classes_taught = serializers.IntegerField()
+    homeworks_assigned = serializers.IntegerField()
+    parent_communications = serializers.IntegerField()
+    average_student_attendance = percent_field("attended / counted marks at the teacher's lessons x 100.")
+    school_median = MetricsSerializer(help_text="The median over the school's teachers that week.")
+
+
+class TeacherRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class TeacherPerformanceSerializer(serializers.Serializer):
+    teacher = TeacherRefSerializer()
+    as_of = serializers.DateTimeField(allow_null=True)
+    weeks = TeacherWeekSerializer(many=True)
+
+
+class TeacherPerformanceApi(AnalyticsApi):
+    permission_classes = [IsTeacher]
+
+    @extend_schema(
+        summary="The requesting teacher's weekly metrics, beside the school's median",
+        parameters=[TeacherPerformanceQuerySerializer],
+        responses=TeacherPerformanceSerializer,
+    )
+    def get(self, request):
+        query = TeacherPerformanceQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        teacher = user_role(user=request.user).profile
+        weeks = selectors.teacher_weeks(
+            teacher=teacher,
+            count=query.validated_data["weeks"],
+            date_from=query.validated_data.get("from"),
+            date_to=query.validated_data.get("to"),
+        )
+        return Response(TeacherPerformanceSerializer(selectors.teacher_performance(teacher=teacher, weeks=weeks)).data)

@@ -1,0 +1,260 @@
+"""Reads that serve the analytics API: a few rows of the summary tables, returned as plain data.
+
+No aggregation over raw marks happens here: attendance and homework figures are sums of a bounded
+number of summary rows (a student's days, a school's days, a school's teachers for a few weeks).
+"""
+
+import datetime
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db.models import F
+from django.utils import timezone
+
+from analytics.definitions import mean_percentage, percentage, week_start
+from analytics.models import StudentDailySummary, StudentTermPerformance, StudentTermStanding, TeacherPerformanceMetric
+from homework.models import Grade
+from schools.models import AcademicTerm, School, Student, Teacher
+
+
+def school_today(*, school: School) -> datetime.date:
+    return timezone.now().astimezone(school.tzinfo).date()
+
+
+def current_term(*, school: School, today: datetime.date | None = None) -> AcademicTerm | None:
+    """The term containing today in the school's time zone, else the latest that has started, else the first."""
+    today = today or school_today(school=school)
+    terms = list(school.terms.order_by("start_date"))
+    started = [term for term in terms if term.start_date <= today]
+    for term in started:
+        if term.end_date >= today:
+            return term
+    if started:
+        return started[-1]
+    return terms[0] if terms else None
+
+
+def ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def rank_display(rank: int | None, rank_of: int | None) -> str | None:
+    return f"{ordinal(rank)} of {rank_of}" if rank and rank_of else None
+
+
+def _newest(*timestamps: datetime.datetime | None) -> datetime.datetime | None:
+    present = [moment for moment in timestamps if moment is not None]
+    return max(present) if present else None
+
+
+def _weeks(first: datetime.date, last: datetime.date) -> list[datetime.date]:
+    monday, weeks = week_start(first), []
+    while monday <= last:
+        weeks.append(monday)
+        monday += datetime.timedelta(days=7)
+    return weeks
+
+
+def student_overview(
+    *,
+    student: Student,
+    term: AcademicTerm | None,
+    subject_id: int | None = None,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+) -> dict:
+    """Everything a student's report page charts, for one term (and optionally one subject and a date range)."""
+    if term is not None:
+        date_from = date_from or term.start_date
+        date_to = date_to or term.end_date
+    period = (date_from, date_to)
+
+    performances = StudentTermPerformance.objects.filter(student=student, term=term).select_related("subject")
+    if subject_id is not None:
+        performances = performances.filter(subject_id=subject_id)
+    performances = list(performances.order_by("subject__name"))
+    standing = StudentTermStanding.objects.filter(student=student, term=term).first() if term else None
+
+    days = list(
+        StudentDailySummary.objects.filter(student=student, date__range=period).order_by("date")
+        if None not in period
+        else []
+    )
+    grades = Grade.objects.filter(submission__student=student)
+    if None not in period:
+        grades = grades.filter(submission__homework__due_date__range=period)
+    if subject_id is not None:
+        grades = grades.filter(submission__homework__subject_id=subject_id)
+    grades = list(
+        grades.order_by("submission__homework__due_date", "id").values(
+            "score",
+            "max_score",
+            "graded_at",
+            date=F("submission__homework__due_date"),
+            subject_id=F("submission__homework__subject_id"),
+            subject=F("submission__homework__subject__name"),
+            homework=F("submission__homework__title"),
+        )
+    )
+
+    return {
+        "student": {
+            "id": student.pk,
+            "name": student.full_name,
+            "student_number": student.student_number,
+            "class_group": (
+                {
+                    "id": student.class_group.pk,
+                    "name": student.class_group.name,
+                    "grade_level": student.class_group.grade_level,
+                }
+                if student.class_group
+                else None
+            ),
+            "school": {"id": student.school.pk, "name": student.school.name},
+        },
+        "term": (
+            {"id": term.pk, "name": term.name, "start_date": term.start_date, "end_date": term.end_date}
+            if term
+            else None
+        ),
+        "period": {"from": date_from, "to": date_to},
+        "as_of": _newest(
+            *(row.updated_at for row in performances),
+            *(row.updated_at for row in days),
+            standing.updated_at if standing else None,
+        ),
+        "overall": {
+            "average_grade": standing.overall_average if standing else None,
+            "rank": standing.rank if standing else None,
+            "rank_of": standing.rank_of if standing else None,
+            "rank_display": rank_display(standing.rank, standing.rank_of) if standing else None,
+        },
+        "subjects": [
+            {
+                "subject": {"id": row.subject.pk, "name": row.subject.name},
+                "average_grade": row.average_grade,
+                "grades_count": row.grades_count,
+                "rank": row.rank,
+                "rank_of": row.rank_of,
+                "rank_display": rank_display(row.rank, row.rank_of),
+                "attendance_percentage": row.attendance_percentage,
+                "lessons_attended": row.lessons_attended,
+                "lessons_counted": row.lessons_counted,
+                "teacher_comment": row.teacher_comment,
+            }
+            for row in performances
+        ],
+        "grades": [
+            {
+                "date": grade["date"],
+                "subject_id": grade["subject_id"],
+                "subject": grade["subject"],
+                "homework": grade["homework"],
+                "percentage": percentage(grade["score"], grade["max_score"]),
+            }
+            for grade in grades
+        ],
+        "grades_weekly": _grades_weekly(grades),
+        "attendance_weekly": _attendance_weekly(days),
+        "homework": _homework_totals(days),
+        "behavior": [{"date": day.date, "score": day.behavior_score} for day in days if day.behavior_score is not None],
+    }
+
+
+def _grades_weekly(grades: list[dict]) -> list[dict]:
+    by_week = defaultdict(list)
+    for grade in grades:
+        by_week[week_start(grade["date"]), grade["subject_id"], grade["subject"]].append(
+            (grade["score"], grade["max_score"])
+        )
+    return [
+        {"week_start": week, "subject_id": subject_id, "subject": subject, "average": mean_percentage(scores)}
+        for (week, subject_id, subject), scores in sorted(by_week.items(), key=lambda item: (item[0][0], item[0][2]))
+    ]
+
+
+def _attendance_weekly(days: Iterable[StudentDailySummary]) -> list[dict]:
+    totals = defaultdict(lambda: [0, 0])
+    for day in days:
+        if day.lessons_marked:
+            week = totals[week_start(day.date)]
+            week[0] += day.lessons_attended
+            week[1] += day.lessons_counted
+    return [
+        {"week_start": week, "attended": attended, "counted": counted, "rate": percentage(attended, counted)}
+        for week, (attended, counted) in sorted(totals.items())
+    ]
+
+
+def _homework_totals(days: Iterable[StudentDailySummary]) -> dict:
+    due = on_time = late = 0
+    for day in days:
+        due += day.homework_due
+        on_time += day.homework_on_time
+        late += day.homework_late
+    return {
+        "due": due,
+        "on_time": on_time,
+        "late": late,
+        "missing": due - on_time - late,
+        "completion_rate": percentage(on_time, due),
+    }
+
+
+TEACHER_METRICS = ("classes_taught", "homeworks_assigned", "parent_communications", "average_student_attendance")
+
+
+def teacher_performance(*, teacher: Teacher, weeks: list[datetime.date]) -> dict:
+    """The teacher's weekly metrics with the school's median of each beside it (no other teacher's figures)."""
+    rows = TeacherPerformanceMetric.objects.filter(school_id=teacher.school_id, week_start__in=weeks)
+    by_week = defaultdict(dict)
+    for row in rows.values("teacher_id", "week_start", "updated_at", *TEACHER_METRICS):
+        by_week[row["week_start"]][row["teacher_id"]] = row
+    teachers = Teacher.objects.filter(school_id=teacher.school_id).count()
+    result = []
+    as_of = None
+    for week in weeks:
+        rows_of_week = by_week.get(week, {})
+        own = rows_of_week.get(teacher.pk)
+        as_of = _newest(as_of, own["updated_at"] if own else None)
+        result.append(
+            {
+                "week_start": week,
+                **{name: own[name] if own else _empty_metric(name) for name in TEACHER_METRICS},
+                "school_median": {name: _median(rows_of_week.values(), name, teachers) for name in TEACHER_METRICS},
+            }
+        )
+    return {
+        "teacher": {"id": teacher.pk, "name": str(teacher), "school": {"id": teacher.school_id}},
+        "as_of": as_of,
+        "weeks": result,
+    }
+
+
+def _empty_metric(name: str):
+    return None if name == "average_student_attendance" else 0
+
+
+def _median(rows: Iterable[dict], name: str, teachers: int):
+    """Median over the school's teachers: a teacher without a row that week counts 0 (rates: left out)."""
+    values = [row[name] for row in rows if row[name] is not None]
+    if name != "average_student_attendance":
+        values += [0] * (teachers - len(values))
+    if not values:
+        return None
+    median = statistics.median(Decimal(value) for value in values)
+    return median.quantize(Decimal("0.01")) if name == "average_student_attendance" else median
+
+
+def teacher_weeks(*, teacher: Teacher, count: int = 8, date_from=None, date_to=None) -> list[datetime.date]:
+    """Mondays of the weeks asked for: from..to, or the last `count` weeks up to this one (school time)."""
+    if date_from is None and date_to is None:
+        this_week = week_start(school_today(school=teacher.school))
+        return [this_week - datetime.timedelta(weeks=back) for back in range(count - 1, -1, -1)]
+    last = date_to or school_today(school=teacher.school)
+    first = date_from or last - datetime.timedelta(weeks=count - 1)
+    return _weeks(first, last)

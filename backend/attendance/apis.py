@@ -1,0 +1,73 @@
+from rest_framework import generics, serializers
+from rest_framework.response import Response
+
+from attendance.models import Attendance, Lesson
+from attendance.selectors import lessons_visible_to
+from attendance.services import ROLL_CALL_MAX_MARKS, lesson_create, roll_call_record
+from core.api import ScopedPrimaryKeyRelatedField
+from schools.apis import TeacherField
+from schools.models import ClassGroup, Subject
+from schools.permissions import IsTeacherOrAdmin
+from schools.selectors import class_groups_visible_to, subjects_of_users_school
+
+
+class LessonSerializer(serializers.ModelSerializer):
+    class_group = ScopedPrimaryKeyRelatedField(queryset=ClassGroup.objects.all(), scope=class_groups_visible_to)
+    subject = ScopedPrimaryKeyRelatedField(
+        queryset=Subject.objects.all(), scope=subjects_of_users_school, required=False, allow_null=True
+    )
+    teacher = TeacherField()
+
+    class Meta:
+        model = Lesson
+        fields = ["id", "class_group", "subject", "teacher", "date", "period"]
+
+
+class LessonListApi(generics.ListCreateAPIView):
+    """Lessons of the classes the requester teaches (or administers); a teacher records their own lessons."""
+
+    permission_classes = [IsTeacherOrAdmin]
+    serializer_class = LessonSerializer
+    filterset_fields = ["class_group", "teacher", "subject", "date"]
+
+    def get_queryset(self):
+        return lessons_visible_to(user=self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.instance = lesson_create(**serializer.validated_data)
+
+
+class RollCallMarkSerializer(serializers.ModelSerializer):
+    student_id = serializers.IntegerField()
+
+    class Meta:
+        model = Attendance
+        fields = ["student_id", "status", "note", "recorded_by", "recorded_at"]
+        read_only_fields = ["recorded_by", "recorded_at"]
+
+
+class RollCallSerializer(serializers.Serializer):
+    lesson = LessonSerializer(read_only=True)
+    marks = RollCallMarkSerializer(many=True, allow_empty=False, max_length=ROLL_CALL_MAX_MARKS)
+
+
+class RollCallApi(generics.GenericAPIView):
+    """The roll call of one lesson. Posting replaces it as a whole: marks of students left out are removed."""
+
+    permission_classes = [IsTeacherOrAdmin]
+    serializer_class = RollCallSerializer
+    lookup_url_kwarg = "lesson_id"
+
+    def get_queryset(self):
+        return lessons_visible_to(user=self.request.user)
+
+    def get(self, request, lesson_id: int):
+        lesson = self.get_object()
+        return Response(self.get_serializer({"lesson": lesson, "marks": lesson.marks.all()}).data)
+
+    def post(self, request, lesson_id: int):
+        lesson = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        marks = roll_call_record(lesson=lesson, marks=serializer.validated_data["marks"], recorded_by=request.user)
+        return Response(self.get_serializer({"lesson": lesson, "marks": marks}).data)

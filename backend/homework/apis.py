@@ -1,0 +1,118 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from core.api import ScopedPrimaryKeyRelatedField
+from homework.models import Grade, Homework, HomeworkSubmission
+from homework.selectors import homework_visible_to, submissions_visible_to
+from homework.services import grade_delete, grade_record, homework_create, submission_create
+from schools.apis import RequestingProfileDefault, TeacherField
+from schools.models import ClassGroup, Student, Subject
+from schools.permissions import IsStudent, IsTeacherOrAdmin, ReadOnly
+from schools.selectors import Role, class_groups_visible_to, students_visible_to, subjects_of_users_school, user_role
+
+
+class HomeworkSerializer(serializers.ModelSerializer):
+    class_group = ScopedPrimaryKeyRelatedField(queryset=ClassGroup.objects.all(), scope=class_groups_visible_to)
+    subject = ScopedPrimaryKeyRelatedField(queryset=Subject.objects.all(), scope=subjects_of_users_school)
+    teacher = TeacherField()
+
+    class Meta:
+        model = Homework
+        fields = [
+            "id",
+            "class_group",
+            "subject",
+            "teacher",
+            "title",
+            "description",
+            "assigned_date",
+            "due_date",
+            "max_score",
+        ]
+
+
+class HomeworkListApi(generics.ListCreateAPIView):
+    """Homework of the classes the requester sees; teachers set it for their classes, admins for their school."""
+
+    permission_classes = [IsAuthenticated, ReadOnly | IsTeacherOrAdmin]
+    serializer_class = HomeworkSerializer
+    filterset_fields = ["class_group", "subject", "teacher", "due_date"]
+
+    def get_queryset(self):
+        return homework_visible_to(user=self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.instance = homework_create(**serializer.validated_data)
+
+
+class GradeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Grade
+        fields = ["score", "max_score", "feedback", "graded_by", "graded_at"]
+        read_only_fields = ["max_score", "graded_by", "graded_at"]
+
+
+class SubmissionSerializer(serializers.ModelSerializer):
+    student = ScopedPrimaryKeyRelatedField(
+        queryset=Student.objects.all(), scope=students_visible_to, default=RequestingProfileDefault(Role.STUDENT)
+    )
+    grade = GradeSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = HomeworkSubmission
+        fields = ["id", "homework", "student", "submitted_at", "content", "grade"]
+        read_only_fields = ["homework"]
+        extra_kwargs = {"submitted_at": {"required": False, "help_text": "Defaults to now; only staff may set it."}}
+
+    def validate_submitted_at(self, value):
+        if user_role(user=self.context["request"].user).role is Role.STUDENT:
+            raise serializers.ValidationError("A student's submission is handed in now; only staff may set the time.")
+        return value
+
+
+class SubmissionListApi(generics.ListCreateAPIView):
+    """Submissions of one homework; a student hands in their own, a teacher or admin records one for a student."""
+
+    permission_classes = [IsAuthenticated, ReadOnly | IsStudent | IsTeacherOrAdmin]
+    serializer_class = SubmissionSerializer
+    queryset = HomeworkSubmission.objects.none()  # names the model for the schema; rows come from get_queryset()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # After authentication and permissions, before the body is read: homework out of scope is 404 first.
+        self.homework = get_object_or_404(homework_visible_to(user=request.user), pk=kwargs["homework_id"])
+
+    def get_queryset(self):
+        return submissions_visible_to(user=self.request.user).filter(homework=self.homework)
+
+    def perform_create(self, serializer):
+        serializer.instance = submission_create(homework=self.homework, **serializer.validated_data)
+
+
+class GradeApi(generics.GenericAPIView):
+    """The grade of one submission: posting grades it or re-grades it, deleting removes the grade."""
+
+    permission_classes = [IsTeacherOrAdmin]
+    serializer_class = GradeSerializer
+    lookup_url_kwarg = "submission_id"
+
+    def get_queryset(self):
+        return submissions_visible_to(user=self.request.user)
+
+    @extend_schema(responses={200: GradeSerializer, 201: GradeSerializer})
+    def post(self, request, submission_id: int):
+        submission = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        grade, created = grade_record(submission=submission, graded_by=request.user, **serializer.validated_data)
+        return Response(
+            self.get_serializer(grade).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, submission_id: int):
+        grade_delete(grade=get_object_or_404(Grade, submission=self.get_object()))
+        return Response(status=status.HTTP_204_NO_CONTENT)

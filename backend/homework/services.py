@@ -1,0 +1,73 @@
+import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from homework.models import Grade, Homework, HomeworkSubmission
+from schools.models import ClassGroup, Student, Subject, Teacher
+
+
+def homework_create(
+    *,
+    class_group: ClassGroup,
+    subject: Subject,
+    teacher: Teacher,
+    title: str,
+    assigned_date: datetime.date,
+    due_date: datetime.date,
+    max_score: Decimal,
+    description: str = "",
+) -> Homework:
+    """Set homework for a class."""
+    homework = Homework(
+        class_group=class_group,
+        subject=subject,
+        teacher=teacher,
+        title=title,
+        description=description,
+        assigned_date=assigned_date,
+        due_date=due_date,
+        max_score=max_score,
+    )
+    homework.full_clean()
+    homework.save()
+    return homework
+
+
+def submission_create(
+    *, homework: Homework, student: Student, content: str = "", submitted_at: datetime.datetime | None = None
+) -> HomeworkSubmission:
+    """Record a student's submission of homework (one per student), handed in now unless told otherwise."""
+    submission = HomeworkSubmission(
+        homework=homework, student=student, content=content, submitted_at=submitted_at or timezone.now()
+    )
+    submission.full_clean()
+    submission.save()
+    return submission
+
+
+def grade_record(
+    *, submission: HomeworkSubmission, score: Decimal, feedback: str = "", graded_by
+) -> tuple[Grade, bool]:
+    """Grade a submission, or re-grade it (the grade is updated); returns the grade and whether it is new.
+
+    Saved through the model so its per-row signals fire, inside the transaction.
+    """
+    with transaction.atomic():
+        # Locking the submission makes two teachers grading it at once update one grade in turn.
+        submission = (
+            HomeworkSubmission.objects.select_for_update(of=("self",)).select_related("homework").get(pk=submission.pk)
+        )
+        grade = Grade.objects.filter(submission=submission).first() or Grade(submission=submission)
+        created = grade.pk is None
+        grade.score, grade.feedback, grade.graded_by, grade.graded_at = score, feedback, graded_by, timezone.now()
+        # max_score is copied from the homework by save(); clean() checks the score against the homework.
+        grade.full_clean(exclude={"max_score"})
+        grade.save()
+    return grade, created
+
+
+def grade_delete(*, grade: Grade) -> None:
+    """Remove a grade (the submission stays, ungraded)."""
+    grade.delete()
