@@ -8,9 +8,9 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from analytics import selectors
-from schools.models import Subject
+from schools.models import School, Subject
 from schools.permissions import HasRole, IsTeacher
-from schools.selectors import Role, students_visible_to, user_role
+from schools.selectors import Role, in_users_school, students_visible_to, user_role
 
 
 class AnalyticsApi(APIView):
@@ -188,15 +188,18 @@ class StudentOverviewApi(AnalyticsApi):
 # --- teacher performance ------------------------------------------------------------------------
 
 
+MAX_WEEKS = 104
+
+
 class TeacherPerformanceQuerySerializer(PeriodQuerySerializer):
     weeks = serializers.IntegerField(
-        required=False, min_value=1, max_value=104, default=8, help_text="How many weeks (default 8)."
+        required=False, min_value=1, max_value=MAX_WEEKS, default=8, help_text="How many weeks (default 8)."
     )
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
-        if attrs.get("from") and attrs.get("to") and (attrs["to"] - attrs["from"]).days > 7 * 104:
-            raise serializers.ValidationError({"to": "At most 104 weeks at a time."})
+        if attrs.get("from") and attrs.get("to") and (attrs["to"] - attrs["from"]).days > 7 * MAX_WEEKS:
+            raise serializers.ValidationError({"to": f"At most {MAX_WEEKS} weeks at a time."})
         return attrs
 
 
@@ -245,4 +248,101 @@ class TeacherPerformanceApi(AnalyticsApi):
             date_from=query.validated_data.get("from"),
             date_to=query.validated_data.get("to"),
         )
+        if len(weeks) > MAX_WEEKS:
+            # Only `from` given: the period runs to today, which the serializer does not know.
+            raise serializers.ValidationError({"from": f"At most {MAX_WEEKS} weeks at a time (up to today)."})
         return Response(TeacherPerformanceSerializer(selectors.teacher_performance(teacher=teacher, weeks=weeks)).data)
+
+
+# --- school health ------------------------------------------------------------------------------
+
+
+class SchoolHealthQuerySerializer(PeriodQuerySerializer):
+    school = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="School id; an admin's own school by default, every school for a superuser.",
+    )
+    term = serializers.IntegerField(required=False, min_value=1, help_text="Term id; default the current term.")
+
+
+def money_field(help_text: str) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=14, decimal_places=2, help_text=help_text)
+
+
+class TodaySerializer(serializers.Serializer):
+    students_marked = serializers.IntegerField()
+    students_present = serializers.IntegerField(help_text="Students whose day is PRESENT or LATE.")
+    students_late = serializers.IntegerField()
+    students_absent = serializers.IntegerField()
+    students_excused = serializers.IntegerField()
+    attendance_rate = percent_field("attended / counted lessons today x 100.")
+
+
+class LowAttendanceSerializer(serializers.Serializer):
+    threshold = serializers.DecimalField(max_digits=5, decimal_places=2)
+    students = serializers.IntegerField(help_text="Students below the threshold for the term so far.")
+    of = serializers.IntegerField(help_text="Students with any counted lesson in the term.")
+    share = percent_field("students / of x 100.")
+
+
+class HealthWeekSerializer(serializers.Serializer):
+    week_start = serializers.DateField()
+    revenue = money_field("Payments received in the week.")
+    amount_billed = money_field("Invoices issued in the week.")
+    attendance_rate = percent_field("attended / counted lessons x 100.")
+    homework_completion_rate = percent_field("homework submitted on time / due x 100.")
+
+
+class SchoolHealthSerializer(serializers.Serializer):
+    schools = NamedSerializer(many=True)
+    term = TermRefSerializer(allow_null=True)
+    period = PeriodSerializer()
+    as_of = serializers.DateTimeField(allow_null=True)
+    revenue = money_field("Payments received in the period (void invoices left out).")
+    payments_count = serializers.IntegerField()
+    amount_billed = money_field("Invoices issued in the period (void left out).")
+    outstanding = money_field("Invoiced minus paid, everything up to the end of the period.")
+    collection_rate = percent_field("Paid / invoiced x 100, everything up to the end of the period.")
+    attendance_rate = percent_field("attended / counted lessons in the period x 100.")
+    homework_completion_rate = percent_field("homework submitted on time / due in the period x 100.")
+    today = TodaySerializer()
+    students_count = serializers.IntegerField(help_text="Active students.")
+    teachers_count = serializers.IntegerField()
+    low_attendance = LowAttendanceSerializer(allow_null=True, help_text="Students below 90% attendance in the term.")
+    weekly = HealthWeekSerializer(many=True)
+
+
+class IsAdminOrOperator(HasRole):
+    roles = frozenset({Role.SCHOOL_ADMIN, Role.DISTRICT_OPERATOR})
+
+
+class SchoolHealthApi(AnalyticsApi):
+    permission_classes = [IsAdminOrOperator]
+
+    @extend_schema(
+        summary="School health: revenue, fees outstanding, attendance, homework, head counts, weekly trend",
+        parameters=[SchoolHealthQuerySerializer],
+        responses=SchoolHealthSerializer,
+    )
+    def get(self, request):
+        """An admin sees their own school; a superuser any school (`school`) or all of them together."""
+        query = SchoolHealthQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        schools = in_users_school(School.objects.order_by("id"), user=request.user, school_field="pk")
+        schools = [get_object_or_404(schools, pk=params["school"])] if "school" in params else list(schools)
+        term = None
+        if "term" in params:
+            if len(schools) != 1:
+                raise serializers.ValidationError({"term": "A term can only be given together with a school."})
+            term = schools[0].terms.filter(pk=params["term"]).first()
+            if term is None:
+                raise serializers.ValidationError({"term": "No such term at this school."})
+        elif len(schools) == 1:
+            term = selectors.current_term(school=schools[0])
+        date_from, date_to = selectors.health_period(
+            schools=schools, term=term, date_from=params.get("from"), date_to=params.get("to")
+        )
+        data = selectors.school_health(schools=schools, term=term, date_from=date_from, date_to=date_to)
+        return Response(SchoolHealthSerializer(data).data)

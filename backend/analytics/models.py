@@ -4,6 +4,8 @@ Definitions are in docs/metrics.md. Derived fields are written only by ``analyti
 teacher inputs (``behavior_score``, ``teacher_comment``) are never touched by a recomputation.
 """
 
+from decimal import Decimal
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -90,3 +92,139 @@ class TeacherPerformanceMetric(models.Model):
 
     def __str__(self) -> str:
         return f"{self.teacher} week of {self.week_start}"
+
+
+class StudentTermStanding(models.Model):
+    """A student's overall position in class for a term, by the mean of their subject averages.
+
+    Written by the nightly rank job only (``analytics.jobs.class_ranks_calculate``).
+    """
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="term_standings")
+    term = models.ForeignKey(AcademicTerm, on_delete=models.CASCADE, related_name="+")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    overall_average = models.DecimalField(
+        **PERCENT, null=True, blank=True, help_text="Mean of the subject averages, rounded half-up."
+    )
+    subjects_averaged = models.PositiveIntegerField(default=0, help_text="Subjects with an average.")
+    rank = models.PositiveIntegerField(null=True, blank=True)
+    rank_of = models.PositiveIntegerField(null=True, blank=True, help_text="How many were ranked.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["student_id", "term_id"]
+        constraints = [models.UniqueConstraint(fields=["student", "term"], name="term_standing_unique")]
+        indexes = [models.Index(fields=["school", "term"])]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.term}: {self.rank or '-'} of {self.rank_of or '-'}"
+
+
+class JobRun(models.Model):
+    """One run of a scheduled job for one school. A RUNNING row is that job's lock for that school."""
+
+    class Job(models.TextChoices):
+        CLASS_RANKS = "calculate_class_ranks", "Class ranks"
+        TEACHER_METRICS = "generate_teacher_metrics", "Teacher metrics"
+
+    class Status(models.TextChoices):
+        RUNNING = "RUNNING", "Running"
+        SUCCEEDED = "SUCCEEDED", "Succeeded"
+        FAILED = "FAILED", "Failed"
+        REFUSED = "REFUSED", "Refused (another run was in progress)"
+
+    job = models.CharField(max_length=32, choices=Job.choices)
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    term = models.ForeignKey(AcademicTerm, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    scheduled_for = models.DateTimeField(
+        null=True, blank=True, help_text="The schedule slot this run was queued for; empty for a manual run."
+    )
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.RUNNING)
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the process that ran it.")
+    started_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField(help_text="Last sign of life; a RUNNING row silent too long is taken over.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_changed = models.PositiveIntegerField(default=0)
+    summary = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "school"], condition=models.Q(status="RUNNING"), name="job_run_one_running_per_school"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["RUNNING", "SUCCEEDED", "FAILED", "REFUSED"]),
+                name="job_run_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["job", "school", "scheduled_for"])]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.school} {self.period_start}..{self.period_end}: {self.status}"
+
+
+class StudentTermAttendance(models.Model):
+    """One row per student and term with attendance marks: the student's whole attendance in the term.
+
+    Rolled up from the student's StudentDailySummary rows of the term.
+    """
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="term_attendance")
+    term = models.ForeignKey(AcademicTerm, on_delete=models.CASCADE, related_name="+")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    days_marked = models.PositiveIntegerField(default=0)
+    days_present = models.PositiveIntegerField(default=0, help_text="Days whose status is PRESENT or LATE.")
+    days_late = models.PositiveIntegerField(default=0)
+    days_absent = models.PositiveIntegerField(default=0)
+    days_excused = models.PositiveIntegerField(default=0)
+    lessons_marked = models.PositiveIntegerField(default=0)
+    lessons_attended = models.PositiveIntegerField(default=0)
+    lessons_counted = models.PositiveIntegerField(default=0)
+    attendance_percentage = models.DecimalField(**PERCENT, null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "student term attendance"
+        ordering = ["student_id", "term_id"]
+        constraints = [models.UniqueConstraint(fields=["student", "term"], name="term_attendance_unique")]
+        indexes = [models.Index(fields=["school", "term", "attendance_percentage"])]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.term}: {self.attendance_percentage}%"
+
+
+class SchoolDailySummary(models.Model):
+    """One row per school and date with attendance, homework due, fees invoiced or payments received.
+
+    Attendance and homework are rolled up from the school's StudentDailySummary rows of the date;
+    money from the invoices issued and payments received that date (void invoices left out).
+    """
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="daily_summaries")
+    date = models.DateField()
+    students_marked = models.PositiveIntegerField(default=0)
+    students_present = models.PositiveIntegerField(default=0, help_text="Students whose day is PRESENT or LATE.")
+    students_late = models.PositiveIntegerField(default=0)
+    students_absent = models.PositiveIntegerField(default=0)
+    students_excused = models.PositiveIntegerField(default=0)
+    lessons_attended = models.PositiveIntegerField(default=0)
+    lessons_counted = models.PositiveIntegerField(default=0)
+    homework_due = models.PositiveIntegerField(default=0)
+    homework_on_time = models.PositiveIntegerField(default=0)
+    homework_late = models.PositiveIntegerField(default=0)
+    amount_invoiced = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    payments_received = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    payments_count = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "school daily summaries"
+        ordering = ["school_id", "date"]
+        constraints = [models.UniqueConstraint(fields=["school", "date"], name="school_daily_summary_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.school} {self.date}"

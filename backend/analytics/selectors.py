@@ -8,13 +8,20 @@ import datetime
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from analytics.definitions import mean_percentage, percentage, week_start
-from analytics.models import StudentDailySummary, StudentTermPerformance, StudentTermStanding, TeacherPerformanceMetric
+from analytics.models import (
+    SchoolDailySummary,
+    StudentDailySummary,
+    StudentTermAttendance,
+    StudentTermPerformance,
+    StudentTermStanding,
+    TeacherPerformanceMetric,
+)
 from homework.models import Grade
 from schools.models import AcademicTerm, School, Student, Teacher
 
@@ -23,10 +30,17 @@ def school_today(*, school: School) -> datetime.date:
     return timezone.now().astimezone(school.tzinfo).date()
 
 
-def current_term(*, school: School, today: datetime.date | None = None) -> AcademicTerm | None:
-    """The term containing today in the school's time zone, else the latest that has started, else the first."""
+def current_term(
+    *, school: School, today: datetime.date | None = None, terms: list[AcademicTerm] | None = None
+) -> AcademicTerm | None:
+    """The term containing today in the school's time zone, else the latest that has started, else the first.
+
+    ``terms``: the school's terms when the caller has them already (no query then).
+    """
     today = today or school_today(school=school)
-    terms = list(school.terms.order_by("start_date"))
+    if terms is None:
+        terms = list(school.terms.order_by("start_date"))
+    terms = sorted(terms, key=lambda term: term.start_date)
     started = [term for term in terms if term.start_date <= today]
     for term in started:
         if term.end_date >= today:
@@ -51,11 +65,9 @@ def _newest(*timestamps: datetime.datetime | None) -> datetime.datetime | None:
 
 
 def _weeks(first: datetime.date, last: datetime.date) -> list[datetime.date]:
-    monday, weeks = week_start(first), []
-    while monday <= last:
-        weeks.append(monday)
-        monday += datetime.timedelta(days=7)
-    return weeks
+    # Counted, not stepped past `last`: a step beyond the last week of the calendar would overflow.
+    monday = week_start(first)
+    return [monday + datetime.timedelta(weeks=n) for n in range((last - monday).days // 7 + 1)]
 
 
 def student_overview(
@@ -247,7 +259,8 @@ def _median(rows: Iterable[dict], name: str, teachers: int):
     if not values:
         return None
     median = statistics.median(Decimal(value) for value in values)
-    return median.quantize(Decimal("0.01")) if name == "average_student_attendance" else median
+    # The median of two rates can have a third decimal: rounded half-up like every percentage.
+    return median.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if name == "average_student_attendance" else median
 
 
 def teacher_weeks(*, teacher: Teacher, count: int = 8, date_from=None, date_to=None) -> list[datetime.date]:
@@ -256,5 +269,133 @@ def teacher_weeks(*, teacher: Teacher, count: int = 8, date_from=None, date_to=N
         this_week = week_start(school_today(school=teacher.school))
         return [this_week - datetime.timedelta(weeks=back) for back in range(count - 1, -1, -1)]
     last = date_to or school_today(school=teacher.school)
-    first = date_from or last - datetime.timedelta(weeks=count - 1)
+    span = datetime.timedelta(weeks=count - 1)
+    first = date_from or (last - span if last - datetime.date.min >= span else datetime.date.min)
     return _weeks(first, last)
+
+
+LOW_ATTENDANCE = Decimal("90")
+MONEY = {"amount_invoiced", "payments_received"}
+SCHOOL_DAY_SUMS = (
+    "students_marked",
+    "students_present",
+    "students_late",
+    "students_absent",
+    "students_excused",
+    "lessons_attended",
+    "lessons_counted",
+    "homework_due",
+    "homework_on_time",
+    "homework_late",
+    "amount_invoiced",
+    "payments_received",
+    "payments_count",
+)
+
+
+def _sums(rows: list[dict]) -> dict:
+    # Summed in Python: exact decimals on every database.
+    return {name: sum((row[name] for row in rows), Decimal(0) if name in MONEY else 0) for name in SCHOOL_DAY_SUMS}
+
+
+def school_health(*, schools: list[School], term: AcademicTerm | None, date_from, date_to) -> dict:
+    """Money, attendance, homework and head counts of one school (or several) over a period, with a weekly trend.
+
+    Read from the school daily rollup rows (one row per school and day) and the per-student term
+    attendance rows, so the cost does not grow with the number of students.
+    """
+    school_ids = [school.pk for school in schools]
+    todays = {school.pk: school_today(school=school) for school in schools}
+    # Today's row is read even when the period ends earlier: today's figures do not depend on the period.
+    rows = list(
+        SchoolDailySummary.objects.filter(
+            Q(date__lte=date_to) | Q(date__in=set(todays.values())), school_id__in=school_ids
+        ).values(
+            "school_id",
+            "date",
+            "updated_at",
+            *SCHOOL_DAY_SUMS,
+        )
+    )
+    days = [day for day in rows if day["date"] <= date_to]
+    in_period = [day for day in days if day["date"] >= date_from]
+    totals = _sums(in_period)
+    to_date = _sums(days)
+    outstanding = to_date["amount_invoiced"] - to_date["payments_received"]
+    today = _sums([day for day in rows if day["date"] == todays[day["school_id"]]])
+
+    below = None
+    if term is not None:
+        rates = StudentTermAttendance.objects.filter(term=term, attendance_percentage__isnull=False)
+        counted = rates.aggregate(
+            students=Count("id"), below=Count("id", filter=Q(attendance_percentage__lt=LOW_ATTENDANCE))
+        )
+        below = {
+            "threshold": LOW_ATTENDANCE,
+            "students": counted["below"],
+            "of": counted["students"],
+            "share": percentage(counted["below"], counted["students"]),
+        }
+
+    weekly = defaultdict(list)
+    for day in in_period:
+        weekly[week_start(day["date"])].append(day)
+    return {
+        "schools": [{"id": school.pk, "name": school.name} for school in schools],
+        "term": {"id": term.pk, "name": term.name, "start_date": term.start_date, "end_date": term.end_date}
+        if term
+        else None,
+        "period": {"from": date_from, "to": date_to},
+        "as_of": _newest(*(day["updated_at"] for day in rows)),
+        "revenue": totals["payments_received"],
+        "payments_count": totals["payments_count"],
+        "amount_billed": totals["amount_invoiced"],
+        "outstanding": outstanding,
+        "collection_rate": percentage(to_date["payments_received"], to_date["amount_invoiced"]),
+        "attendance_rate": percentage(totals["lessons_attended"], totals["lessons_counted"]),
+        "homework_completion_rate": percentage(totals["homework_on_time"], totals["homework_due"]),
+        "today": {
+            "students_marked": today["students_marked"],
+            "students_present": today["students_present"],
+            "students_late": today["students_late"],
+            "students_absent": today["students_absent"],
+            "students_excused": today["students_excused"],
+            "attendance_rate": percentage(today["lessons_attended"], today["lessons_counted"]),
+        },
+        "students_count": Student.objects.filter(school_id__in=school_ids, active=True).count(),
+        "teachers_count": Teacher.objects.filter(school_id__in=school_ids).count(),
+        "low_attendance": below,
+        "weekly": [
+            {
+                "week_start": week,
+                "revenue": sums["payments_received"],
+                "amount_billed": sums["amount_invoiced"],
+                "attendance_rate": percentage(sums["lessons_attended"], sums["lessons_counted"]),
+                "homework_completion_rate": percentage(sums["homework_on_time"], sums["homework_due"]),
+            }
+            for week, sums in ((week, _sums(rows)) for week, rows in sorted(weekly.items()))
+        ],
+    }
+
+
+def health_period(
+    *, schools: list[School], term: AcademicTerm | None, date_from=None, date_to=None
+) -> tuple[datetime.date, datetime.date]:
+    """The period asked for, filled in from the term (or, across schools, their current terms; else 12 weeks)."""
+    if term is not None:
+        default = (term.start_date, term.end_date)
+    else:
+        # Every school's terms in one query: the cost of a rollup does not grow with the number of schools.
+        terms_of = defaultdict(list)
+        for school_term in AcademicTerm.objects.filter(school__in=schools):
+            terms_of[school_term.school_id].append(school_term)
+        terms = [current_term(school=school, terms=terms_of[school.pk]) for school in schools]
+        terms = [term for term in terms if term is not None]
+        if terms:
+            default = (min(t.start_date for t in terms), max(t.end_date for t in terms))
+        else:
+            today = timezone.localdate()
+            default = (today - datetime.timedelta(weeks=12), today)
+    date_from = date_from or default[0]
+    date_to = date_to or max(default[1], date_from)
+    return date_from, date_to

@@ -197,8 +197,10 @@ SCHOOL_DAY = _Table(
     lock_class=0x5C405,
 )
 
-# key -> (school_id, derived values); a key absent from the mapping has no source data.
-Computed = dict[tuple, tuple[int, dict[str, Any]]]
+# key -> (school_id, derived values); a key absent from the mapping has no source data. In place of
+# the school id, _KEPT_BY_INPUT: the values hold only if a teacher input keeps the row.
+Computed = dict[tuple, tuple[Any, dict[str, Any]]]
+_KEPT_BY_INPUT = object()
 
 
 def daily_summaries_refresh(*, keys: Iterable[DailyKey], dry_run: bool = False) -> RefreshResult:
@@ -417,7 +419,11 @@ def _apply(table: _Table, keys: set[tuple], computed: Computed, *, dry_run: bool
     for key in sorted(keys):
         row = existing.get(key)
         target = computed.get(key)
-        if target is None and row is not None and any(row[f] != empty for f, empty in table.inputs.items()):
+        has_input = row is not None and any(row[f] != empty for f, empty in table.inputs.items())
+        if target is not None and target[0] is _KEPT_BY_INPUT:
+            # Figures that exist only on a row a teacher input keeps alive.
+            target = (row["school_id"], target[1]) if has_input else None
+        elif target is None and has_input:
             target = (row["school_id"], table.derived)  # teacher input keeps the row alive
         if target is None:
             if row is not None:
@@ -610,15 +616,13 @@ def _term_compute(keys: set[TermKey]) -> Computed:
         if term["has_subject_lessons"]:
             statuses = [status for day, status in marks.get((student_id, subject_id), []) if start <= day <= end]
         else:
-            # A daily-register school: the row exists for its grades; attendance is the whole day's.
-            statuses = (
-                [status for day, status in marks.get((student_id, None), []) if start <= day <= end] if scores else []
-            )
+            # A daily-register school: the row exists for its grades (or a comment); attendance is the day's.
+            statuses = [status for day, status in marks.get((student_id, None), []) if start <= day <= end]
         if not scores and not statuses:
             continue
         counts = attendance_counts(statuses, _rules(term))
         computed[key] = (
-            term["school_id"],
+            term["school_id"] if scores or term["has_subject_lessons"] else _KEPT_BY_INPUT,
             {
                 "average_grade": mean_percentage(scores),
                 "grades_count": len(scores),
