@@ -32,7 +32,7 @@ migrate: install
 	$(MANAGE) migrate --noinput
 
 demo-setup: migrate
-	$(MANAGE) demo_setup
+	$(MANAGE) demo_setup --port $(PORT)
 
 demo: demo-setup
 	$(MANAGE) runserver 127.0.0.1:$(PORT)

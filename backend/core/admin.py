@@ -1,6 +1,79 @@
+"""The User admin, and the building blocks the apps' admins share."""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
 
 from core.models import User
 
 admin.site.register(User, UserAdmin)
+
+AUDIT_FIELDS = ("created_at", "updated_at")
+
+
+def related_search(path: str, fields: tuple[str, ...]) -> tuple[str, ...]:
+    """Search fields of a related model, reached through ``path``."""
+    return tuple(f"{path}__{name}" for name in fields)
+
+
+class InlinesOnceSavedMixin:
+    """Shows the inlines on the change page only.
+
+    Inline rows are validated by their model's ``clean()``, which looks the parent up by its id: rows
+    entered together with a new parent would skip those checks (a mark for a student of another class,
+    a score above the maximum), so they are entered once the parent is saved.
+    """
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else ()
+
+
+def author_stamp(obj, user: User, author_fields: tuple[str, str]) -> None:
+    """Sets who entered the row (first field) and when (second field)."""
+    by_field, at_field = author_fields
+    setattr(obj, by_field, user)
+    setattr(obj, at_field, timezone.now())
+
+
+class AuthorFieldsMixin:
+    """The author fields (who, when) are filled in by the admin, not typed in."""
+
+    author_fields: tuple[str, str]
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), *self.author_fields)
+
+
+class AuthorStampedAdmin(AuthorFieldsMixin, admin.ModelAdmin):
+    """Rows added or changed here are stamped with the admin user and the time."""
+
+    def save_model(self, request, obj, form, change):
+        if form.has_changed():
+            author_stamp(obj, request.user, self.author_fields)
+        super().save_model(request, obj, form, change)
+
+
+class AuthorStampedFormSet(BaseInlineFormSet):
+    author: User
+    author_fields: tuple[str, str]
+
+    def save_new(self, form, commit=True):
+        author_stamp(form.instance, self.author, self.author_fields)
+        return super().save_new(form, commit)
+
+    def save_existing(self, form, obj, commit=True):
+        author_stamp(obj, self.author, self.author_fields)
+        return super().save_existing(form, obj, commit)
+
+
+class AuthorStampedInlineMixin(AuthorFieldsMixin):
+    """Inline rows added or changed are stamped with the admin user and the time."""
+
+    formset = AuthorStampedFormSet
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.author = request.user
+        formset.author_fields = self.author_fields
+        return formset
