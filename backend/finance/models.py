@@ -110,8 +110,12 @@ class Payment(TrackedModel):
 
     def save(self, *args, **kwargs):
         with transaction.atomic(using=kwargs.get("using")):
+            previous = Payment.objects.filter(pk=self.pk).values_list("invoice_id", flat=True).first()
             super().save(*args, **kwargs)
             self.invoice.refresh_status()
+            if previous is not None and previous != self.invoice_id:
+                # Moved to another invoice: the one it left is owed that much again.
+                FeeInvoice.objects.get(pk=previous).refresh_status()
 
     def delete(self, *args, **kwargs):
         with transaction.atomic(using=kwargs.get("using")):

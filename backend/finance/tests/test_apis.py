@@ -120,3 +120,19 @@ def test_finance_is_for_admins_only(api_client, teacher, school, path):
         api_client.force_authenticate(user)
         assert api_client.get(path).status_code == 403
     assert api_client.post("/api/payments/", {}, format="json").status_code == 403
+
+
+@pytest.mark.django_db
+def test_moving_a_payment_to_another_invoice_reopens_the_invoice_it_left():
+    first = factories.InvoiceFactory(amount=Decimal("100.00"))
+    second = factories.InvoiceFactory(student=first.student, amount=Decimal("100.00"))
+    payment = factories.PaymentFactory(invoice=first, amount=Decimal("100.00"))
+    first.refresh_from_db()
+    assert first.status == FeeInvoice.Status.PAID
+
+    payment.invoice = second
+    payment.save()
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == (FeeInvoice.Status.OPEN, FeeInvoice.Status.PAID)
