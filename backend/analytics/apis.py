@@ -3,13 +3,14 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from analytics import selectors
-from schools.models import School, Subject
-from schools.permissions import HasRole, IsTeacher
+from analytics import selectors, services
+from schools.models import AcademicTerm, School, Subject
+from schools.permissions import HasRole, IsTeacher, IsTeacherOrAdmin
 from schools.selectors import Role, in_users_school, students_visible_to, user_role
 
 
@@ -346,3 +347,77 @@ class SchoolHealthApi(AnalyticsApi):
         )
         data = selectors.school_health(schools=schools, term=term, date_from=date_from, date_to=date_to)
         return Response(SchoolHealthSerializer(data).data)
+
+
+# --- teacher inputs -----------------------------------------------------------------------------
+
+
+class BehaviorScoreSerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="The school day, YYYY-MM-DD.")
+    score = serializers.IntegerField(
+        allow_null=True, help_text="Within the school's range (1 to 5 by default); null clears."
+    )
+
+
+class TeacherCommentSerializer(serializers.Serializer):
+    term = serializers.IntegerField(min_value=1)
+    subject = serializers.IntegerField(min_value=1)
+    comment = serializers.CharField(allow_blank=True, max_length=5000, help_text="Empty clears the comment.")
+
+
+class TeacherInputApi(APIView):
+    """Base of the teacher-input endpoints: a teacher for students of classes they teach, an admin for their school."""
+
+    permission_classes = [IsTeacherOrAdmin]
+
+    def student(self, request, student_id: int):
+        return get_object_or_404(students_visible_to(user=request.user).select_related("school"), pk=student_id)
+
+
+class BehaviorScoreApi(TeacherInputApi):
+    @extend_schema(
+        summary="Set or clear a student's behaviour score for a day",
+        request=BehaviorScoreSerializer,
+        responses=BehaviorScoreSerializer,
+    )
+    def put(self, request, student_id: int):
+        student = self.student(request, student_id)
+        payload = BehaviorScoreSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        row = services.behavior_score_set(
+            student=student, day=payload.validated_data["date"], score=payload.validated_data["score"]
+        )
+        score = row.behavior_score if row else None
+        return Response(BehaviorScoreSerializer({"date": payload.validated_data["date"], "score": score}).data)
+
+
+class TeacherCommentApi(TeacherInputApi):
+    @extend_schema(
+        summary="Set or clear the teacher's comment on a student's term in a subject",
+        request=TeacherCommentSerializer,
+        responses=TeacherCommentSerializer,
+    )
+    def put(self, request, student_id: int):
+        student = self.student(request, student_id)
+        payload = TeacherCommentSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        term = AcademicTerm.objects.filter(pk=data["term"], school_id=student.school_id).first()
+        subject = Subject.objects.filter(pk=data["subject"], school_id=student.school_id).first()
+        if term is None or subject is None:
+            raise serializers.ValidationError(
+                {
+                    name: f"No such {name} at the student's school."
+                    for name, found in (("term", term), ("subject", subject))
+                    if found is None
+                }
+            )
+        acting = user_role(user=request.user)
+        if (
+            acting.role is Role.TEACHER
+            and not acting.profile.assignments.filter(class_group_id=student.class_group_id, subject=subject).exists()
+        ):
+            raise PermissionDenied("You do not teach this subject to the student's class.")
+        row = services.teacher_comment_set(student=student, term=term, subject=subject, comment=data["comment"])
+        comment = row.teacher_comment if row else ""
+        return Response(TeacherCommentSerializer({"term": term.pk, "subject": subject.pk, "comment": comment}).data)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Sum
 from django.db.models.functions import Round
@@ -814,3 +815,53 @@ def _school_day_compute(keys: set[tuple[int, datetime.date]]) -> Computed:
         if key in keys
         and (day["students_marked"] or day["homework_due"] or day["amount_invoiced"] or day["payments_count"])
     }
+
+
+# --- teacher inputs ------------------------------------------------------------------------------
+
+
+def behavior_score_set(*, student: Student, day: datetime.date, score: int | None) -> StudentDailySummary | None:
+    """Set (or clear, with None) a student's behaviour score for a day; the row's other fields stay the engine's."""
+    school = student.school
+    low, high = school.behavior_score_min, school.behavior_score_max
+    if score is not None and not low <= score <= high:
+        raise ValidationError({"score": f"The school's behaviour scores run from {low} to {high}."})
+    if not school.terms.filter(start_date__lte=day, end_date__gte=day).exists():
+        raise ValidationError({"date": f"{day} is not within any term of the school."})
+    key = (student.pk, day)
+    with transaction.atomic():
+        # The engine's lock of the key: a recomputation running now cannot delete the row under us.
+        _lock_keys(DAILY.lock_class, {key})
+        StudentDailySummary.objects.update_or_create(
+            student=student,
+            date=day,
+            defaults={"behavior_score": score},
+            create_defaults={"school": school, "behavior_score": score},
+        )
+        daily_summaries_refresh(keys={key})  # fills a new row, or drops one that nothing keeps any more
+    return StudentDailySummary.objects.filter(student=student, date=day).first()
+
+
+def teacher_comment_set(
+    *, student: Student, term: AcademicTerm, subject, comment: str
+) -> StudentTermPerformance | None:
+    """Set (or clear, with "") the teacher's comment on a student's term in a subject."""
+    errors = {}
+    if term.school_id != student.school_id:
+        errors["term"] = "The term belongs to another school."
+    if subject.school_id != student.school_id:
+        errors["subject"] = "The subject belongs to another school."
+    if errors:
+        raise ValidationError(errors)
+    key = (student.pk, term.pk, subject.pk)
+    with transaction.atomic():
+        _lock_keys(TERM.lock_class, {key})
+        StudentTermPerformance.objects.update_or_create(
+            student=student,
+            term=term,
+            subject=subject,
+            defaults={"teacher_comment": comment},
+            create_defaults={"school_id": student.school_id, "teacher_comment": comment},
+        )
+        term_performances_refresh(keys={key})
+    return StudentTermPerformance.objects.filter(student=student, term=term, subject=subject).first()

@@ -1,9 +1,17 @@
 from django.urls import path
 
-from analytics.apis import SchoolHealthApi, StudentOverviewApi, TeacherPerformanceApi
+from analytics.apis import (
+    BehaviorScoreApi,
+    SchoolHealthApi,
+    StudentOverviewApi,
+    TeacherCommentApi,
+    TeacherPerformanceApi,
+)
 
 urlpatterns = [
     path("student/<int:student_id>/overview/", StudentOverviewApi.as_view(), name="student-overview"),
     path("teacher/my-performance/", TeacherPerformanceApi.as_view(), name="teacher-performance"),
+    path("student/<int:student_id>/behavior/", BehaviorScoreApi.as_view(), name="student-behavior"),
+    path("student/<int:student_id>/teacher-comment/", TeacherCommentApi.as_view(), name="student-teacher-comment"),
     path("admin/school-health/", SchoolHealthApi.as_view(), name="school-health"),
 ]

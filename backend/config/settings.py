@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -159,6 +160,22 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "") or None
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "UTC"
+
+# Every schedule of the project, in one place. The jobs run at a local time in each school's own time
+# zone, so beat does not start them directly: every 15 minutes (all UTC offsets in use are multiples of
+# 15 minutes) it runs a dispatcher that queues each school's job once the school's local slot has passed
+# and no run is recorded for that slot (analytics.jobs.scheduled_runs_due). Cron users run the
+# management commands of the same names instead (see the README).
+ANALYTICS_JOB_SCHEDULES = {
+    "calculate_class_ranks": {"time": "02:00"},  # nightly
+    "generate_teacher_metrics": {"time": "18:00", "weekday": 4},  # Fridays (Monday is 0)
+}
+CELERY_BEAT_SCHEDULE = {
+    "analytics-dispatch-scheduled-jobs": {
+        "task": "analytics.tasks.dispatch_scheduled_jobs",
+        "schedule": crontab(minute="*/15"),
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,86 @@
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from analytics import admin_jobs  # noqa: F401 (registers the jobs' tables)
+from analytics.models import StudentDailySummary, StudentTermPerformance, TeacherPerformanceMetric
+from core.admin import related_search
+from schools.admin import STUDENT_SEARCH
+
+
+class SummaryRowAdmin(admin.ModelAdmin):
+    """Rows are derived by the analytics engine: read-only here, except the teacher inputs."""
+
+    teacher_inputs: tuple[str, ...] = ()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return bool(self.teacher_inputs) and super().has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields if not f.primary_key and f.name not in self.teacher_inputs]
+
+    def save_model(self, request, obj, form, change):
+        # Only the teacher input is written, so derived values recomputed meanwhile are not overwritten.
+        obj.save(update_fields=[*form.changed_data, "updated_at"])
+
+
+class DailySummaryForm(forms.ModelForm):
+    def clean_behavior_score(self):
+        score = self.cleaned_data["behavior_score"]
+        school = self.instance.school
+        if score is not None and not school.behavior_score_min <= score <= school.behavior_score_max:
+            raise ValidationError(
+                f"Behaviour scores at this school run from {school.behavior_score_min} to {school.behavior_score_max}."
+            )
+        return score
+
+
+@admin.register(StudentDailySummary)
+class StudentDailySummaryAdmin(SummaryRowAdmin):
+    form = DailySummaryForm
+    teacher_inputs = ("behavior_score",)
+    list_display = (
+        "student",
+        "date",
+        "attendance_status",
+        "lessons_attended",
+        "lessons_counted",
+        "homework_due",
+        "homework_completed",
+        "behavior_score",
+    )
+    list_filter = ("school", "attendance_status", "homework_completed", "date")
+    list_select_related = ("student",)
+    search_fields = related_search("student", STUDENT_SEARCH)
+    date_hierarchy = "date"
+
+
+@admin.register(StudentTermPerformance)
+class StudentTermPerformanceAdmin(SummaryRowAdmin):
+    teacher_inputs = ("teacher_comment",)
+    list_display = ("student", "term", "subject", "average_grade", "attendance_percentage", "rank", "rank_of")
+    list_filter = ("school", "term", "subject")
+    list_select_related = ("student", "term", "subject")
+    search_fields = (*related_search("student", STUDENT_SEARCH), "subject__name")
+
+
+@admin.register(TeacherPerformanceMetric)
+class TeacherPerformanceMetricAdmin(SummaryRowAdmin):
+    list_display = (
+        "teacher",
+        "week_start",
+        "classes_taught",
+        "homeworks_assigned",
+        "parent_communications",
+        "average_student_attendance",
+    )
+    list_filter = ("school", "week_start")
+    list_select_related = ("teacher__user",)
+    search_fields = related_search("teacher__user", ("first_name", "last_name"))
+    date_hierarchy = "week_start"

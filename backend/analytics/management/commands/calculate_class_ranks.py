@@ -1,0 +1,50 @@
+import datetime
+
+from django.core.management.base import BaseCommand, CommandError
+
+from analytics import jobs
+from schools.models import School
+
+
+class Command(BaseCommand):
+    help = (
+        "Rank students by average grade within their class (or grade level, a school setting) per subject, "
+        "and overall by the mean of their subject averages, for each school's term containing --date. "
+        "Prints one line per school and term; exits with status 1 if a run was refused or failed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--school", help="Only this school (id or exact name). Default: every school.")
+        parser.add_argument("--term", help="Only this term (id, or name with --school). Default: by --date.")
+        parser.add_argument(
+            "--date",
+            type=datetime.date.fromisoformat,
+            help="Rank the terms containing this date (YYYY-MM-DD). Default: today in each school's time zone.",
+        )
+
+    def handle(self, *args, school, term, date, **options):
+        job = jobs.Job.CLASS_RANKS
+        try:
+            school = jobs.school_lookup(ref=school) if school else None
+            term = jobs.term_lookup(ref=term, school=school) if term else None
+        except LookupError as exc:
+            raise CommandError(exc) from None
+        if term is not None:
+            targets = [(term.school, date, term)]
+        else:
+            targets = jobs.terms_containing(schools=[school] if school else School.objects.all(), day=date)
+
+        unsuccessful = 0
+        for target_school, day, target_term in targets:
+            if target_term is None:
+                self.stdout.write(f"{job}: {target_school.name} (school {target_school.pk}): no term contains {day}")
+                continue
+            try:
+                run = jobs.class_ranks_run(term=target_term)
+            except (jobs.JobAlreadyRunning, jobs.JobFailed) as exc:
+                self.stderr.write(str(exc))
+                unsuccessful += 1
+            else:
+                self.stdout.write(run.summary)
+        if unsuccessful:
+            raise CommandError(f"{unsuccessful} run(s) refused or failed (see the job runs in the admin)")

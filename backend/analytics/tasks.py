@@ -1,0 +1,89 @@
+"""Celery tasks of the analytics jobs: each takes ids and calls the same service as its management command.
+
+Beat runs ``dispatch_scheduled_jobs`` every 15 minutes (settings.CELERY_BEAT_SCHEDULE); it queues the
+per-school tasks whose local slot has passed. With no broker configured every task runs inline.
+"""
+
+import datetime
+import functools
+import logging
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from analytics import jobs
+from analytics.models import JobRun
+from schools.models import AcademicTerm, School
+
+logger = logging.getLogger(__name__)
+
+# Acknowledged after they ran, so a job on a worker that dies is delivered again; both jobs are
+# idempotent and lock-guarded, so a second delivery is harmless.
+JOB_TASK_OPTIONS = {"acks_late": True}
+
+
+def _slot(scheduled_for: str | None) -> datetime.datetime | None:
+    return datetime.datetime.fromisoformat(scheduled_for) if scheduled_for else None
+
+
+@shared_task(**JOB_TASK_OPTIONS)
+def calculate_class_ranks(*, school_id: int, term_ids: list[int], scheduled_for: str | None = None) -> list[str]:
+    """Rank the school's terms one after the other (one lock at a time); returns the run summaries."""
+    slot = _slot(scheduled_for)
+    if slot and jobs.job_slot_settled(job=JobRun.Job.CLASS_RANKS, school_id=school_id, scheduled_for=slot):
+        return [f"{JobRun.Job.CLASS_RANKS}: school {school_id}: slot {scheduled_for} already done"]
+    summaries = []
+    for term in AcademicTerm.objects.filter(school_id=school_id, pk__in=term_ids).select_related("school"):
+        try:
+            run = jobs.class_ranks_run(term=term, scheduled_for=slot)
+        except jobs.JobAlreadyRunning as refused:
+            logger.warning("%s", refused)
+            summaries.append(str(refused))
+            break
+        logger.info("%s", run.summary)
+        summaries.append(run.summary)
+    return summaries
+
+
+@shared_task(**JOB_TASK_OPTIONS)
+def generate_teacher_metrics(
+    *, school_id: int, first_week: str, last_week: str | None = None, scheduled_for: str | None = None
+) -> str:
+    """Recompute the school's teacher metrics for the weeks (Mondays, ISO dates); returns the run summary."""
+    slot = _slot(scheduled_for)
+    if slot and jobs.job_slot_settled(job=JobRun.Job.TEACHER_METRICS, school_id=school_id, scheduled_for=slot):
+        return f"{JobRun.Job.TEACHER_METRICS}: school {school_id}: slot {scheduled_for} already done"
+    try:
+        run = jobs.teacher_metrics_run(
+            school=School.objects.get(pk=school_id),
+            first_week=datetime.date.fromisoformat(first_week),
+            last_week=datetime.date.fromisoformat(last_week) if last_week else None,
+            scheduled_for=slot,
+        )
+    except jobs.JobAlreadyRunning as refused:
+        logger.warning("%s", refused)
+        return str(refused)
+    logger.info("%s", run.summary)
+    return run.summary
+
+
+@shared_task
+def dispatch_scheduled_jobs() -> int:
+    """Queue every school's job whose local slot has passed and has no run yet; returns how many were queued."""
+    due = jobs.scheduled_runs_due(now=timezone.now())
+    for run in due:
+        slot = run.scheduled_for.isoformat()
+        if run.job == JobRun.Job.CLASS_RANKS:
+            queue = functools.partial(
+                calculate_class_ranks.delay, school_id=run.school_id, term_ids=list(run.term_ids), scheduled_for=slot
+            )
+        else:
+            queue = functools.partial(
+                generate_teacher_metrics.delay,
+                school_id=run.school_id,
+                first_week=run.week.isoformat(),
+                scheduled_for=slot,
+            )
+        transaction.on_commit(queue)
+    return len(due)
