@@ -57,7 +57,10 @@ def roll_call_record(*, lesson: Lesson, marks: list[dict], recorded_by) -> list[
             update_fields=["status", "note", "recorded_by", "recorded_at", "updated_at"],
         )
         if removed:
-            Attendance.objects.filter(lesson=lesson, student_id__in=removed).delete()
+            # One DELETE, without a per-row signal for each mark: marks_bulk_changed below names them all.
+            # (Nothing references a mark, so there is nothing to cascade.)
+            removing = Attendance.objects.filter(lesson=lesson, student_id__in=removed)
+            removing._raw_delete(removing.db)
         student_ids = {row.student_id for row in changed} | removed
         if student_ids:
             marks_bulk_changed.send(sender=Attendance, lesson_ids={lesson.pk}, student_ids=student_ids)
