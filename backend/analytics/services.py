@@ -108,10 +108,24 @@ class _Table:
     derived: dict[str, Any]  # derived field -> its value in a row that has no source data
     inputs: dict[str, Any]  # teacher-input field -> its empty value
     lock_class: int  # first key of the PostgreSQL advisory lock, one per table
+    # Also lock (student, term) of each key: a writer of "every subject row of a student's term"
+    # (a daily register mark) then waits for, and sees, a subject row being created.
+    locks_student_term: bool = False
 
     @property
     def name(self) -> str:
         return self.model.__name__
+
+    def lock_groups(self, keys: set[tuple]) -> list[tuple[int, set[tuple]]]:
+        groups = [(self.lock_class, keys)]
+        if self.locks_student_term:
+            groups.append((_STUDENT_TERM_LOCK, {key[:2] for key in keys}))
+        return groups
+
+
+# Lock classes, in the one order every transaction takes them: (student, term), then the tables'
+# 0x5C401.. in the order daily, term, teacher, term attendance, school day.
+_STUDENT_TERM_LOCK = 0x5C400
 
 
 DAILY = _Table(
@@ -143,6 +157,7 @@ TERM = _Table(
     },
     {"teacher_comment": ""},
     lock_class=0x5C402,
+    locks_student_term=True,
 )
 TEACHER = _Table(
     TeacherPerformanceMetric,
@@ -256,27 +271,18 @@ def keys_refresh(*, keys: Keys, dry_run: bool = False) -> RefreshResult:
     for school_id in sorted(keys.schools):
         result += analytics_rebuild(school_id=school_id, dry_run=dry_run)
     daily = keys.daily | daily_keys_discover(student_ids=keys.students) if keys.students else keys.daily
-    term = set(keys.term)
-    if keys.terms:
-        term |= term_keys_discover(term_ids=keys.terms)
-    if keys.term_all_subjects:
-        pairs = keys.term_all_subjects
-        term.update(
-            key
-            for key in StudentTermPerformance.objects.filter(
-                student_id__in={student for student, _ in pairs}, term_id__in={term for _, term in pairs}
-            ).values_list("student_id", "term_id", "subject_id")
-            if key[:2] in pairs
-        )
+    term = keys.term | term_keys_discover(term_ids=keys.terms) if keys.terms else keys.term
     teacher = keys.teacher | teacher_keys_discover(teacher_ids=keys.teachers) if keys.teachers else keys.teacher
-    # Always in this order (daily, its rollups, term, teacher) so concurrent writers take their locks
-    # alike and cannot wait on each other.
-    result += daily_summaries_refresh(keys=daily, dry_run=dry_run)
     student_terms, school_days = rollup_keys(daily_keys=daily)
-    result += term_attendance_refresh(keys=student_terms, dry_run=dry_run)
-    result += school_days_refresh(keys=school_days | keys.school_days, dry_run=dry_run)
-    result += term_performances_refresh(keys=term, dry_run=dry_run)
-    result += teacher_metrics_refresh(keys=teacher, dry_run=dry_run)
+    result += _refresh_together(
+        daily=daily,
+        term=term,
+        teacher={(teacher_id, week_start(day)) for teacher_id, day in teacher},
+        student_terms=student_terms,
+        school_days=school_days | keys.school_days,
+        term_all_subjects=keys.term_all_subjects,
+        dry_run=dry_run,
+    )
     return result
 
 
@@ -312,14 +318,14 @@ def analytics_rebuild(
         students = list(Student.objects.filter(school=school).order_by("id").values_list("id", flat=True))
         for done, batch in _batches(students, batch_size):
             with transaction.atomic():
-                result += daily_summaries_refresh(
-                    keys=daily_keys_discover(student_ids=batch, period=period), dry_run=dry_run
-                )
-                result += term_attendance_refresh(
-                    keys=term_attendance_keys_discover(term_ids=term_ids, student_ids=batch), dry_run=dry_run
-                )
-                result += term_performances_refresh(
-                    keys=term_keys_discover(term_ids=term_ids, student_ids=batch), dry_run=dry_run
+                daily = daily_keys_discover(student_ids=batch, period=period)
+                student_terms = term_attendance_keys_discover(term_ids=term_ids, student_ids=batch)
+                student_terms |= {key for key in rollup_keys(daily_keys=daily)[0] if key[1] in term_ids}
+                result += _refresh_together(
+                    daily=daily,
+                    term=term_keys_discover(term_ids=term_ids, student_ids=batch),
+                    student_terms=student_terms,
+                    dry_run=dry_run,
                 )
             if progress:
                 progress(f"{school.name}: students", done, len(students))
@@ -362,14 +368,65 @@ def _batches(items: list, size: int):
 # --- the write machinery shared by the three tables -------------------------------------------
 
 
-def _refresh(table: _Table, keys: Iterable[tuple], compute: Callable[[set], Computed], *, dry_run: bool):
+def _refresh(
+    table: _Table, keys: Iterable[tuple], compute: Callable[[set], Computed], *, dry_run: bool, locked: bool = False
+) -> RefreshResult:
     keys = set(keys)
     if not keys:
         return RefreshResult()
     with transaction.atomic(savepoint=False):
-        if not dry_run:
-            _lock_keys(table.lock_class, keys)
+        if not (dry_run or locked):
+            _lock(*table.lock_groups(keys))
         return _apply(table, keys, compute(keys), dry_run=dry_run)
+
+
+def _refresh_together(
+    *,
+    daily: set,
+    term: set,
+    teacher: set = frozenset(),
+    student_terms: set = frozenset(),
+    school_days: set = frozenset(),
+    term_all_subjects: set = frozenset(),
+    dry_run: bool = False,
+) -> RefreshResult:
+    """Lock every key at once, then recompute the daily rows, their rollups, the term rows and the weeks.
+
+    ``term_all_subjects`` are (student, term) pairs whose every subject row is to be recomputed: they
+    are locked first, then their rows are listed, then the rest is locked.
+    """
+    result = RefreshResult()
+    with transaction.atomic(savepoint=False):
+        rest = [
+            (TEACHER.lock_class, teacher),
+            (TERM_ATTENDANCE.lock_class, student_terms),
+            (SCHOOL_DAY.lock_class, school_days),
+        ]
+        if term_all_subjects:
+            if not dry_run:
+                # Only the classes below the term rows' own: the rest, in statement two, comes after them.
+                pairs = term_all_subjects | {key[:2] for key in term}
+                _lock((_STUDENT_TERM_LOCK, pairs), (DAILY.lock_class, daily))
+            term = term | _subject_rows(term_all_subjects)
+        if not dry_run:
+            _lock(*TERM.lock_groups(term), (DAILY.lock_class, daily), *rest)
+        result += _refresh(DAILY, daily, _daily_compute, dry_run=dry_run, locked=True)
+        result += _refresh(TERM_ATTENDANCE, student_terms, _term_attendance_compute, dry_run=dry_run, locked=True)
+        result += _refresh(SCHOOL_DAY, school_days, _school_day_compute, dry_run=dry_run, locked=True)
+        result += _refresh(TERM, term, _term_compute, dry_run=dry_run, locked=True)
+        result += _refresh(TEACHER, teacher, _teacher_compute, dry_run=dry_run, locked=True)
+    return result
+
+
+def _subject_rows(pairs: set[tuple[int, int]]) -> set[TermKey]:
+    """The term rows stored for (student, term) pairs."""
+    return {
+        key
+        for key in StudentTermPerformance.objects.filter(
+            student_id__in={student for student, _ in pairs}, term_id__in={term for _, term in pairs}
+        ).values_list("student_id", "term_id", "subject_id")
+        if key[:2] in pairs
+    }
 
 
 def _key_hash(key: tuple) -> int:
@@ -377,18 +434,22 @@ def _key_hash(key: tuple) -> int:
     return digest - (1 << 32) if digest >= (1 << 31) else digest
 
 
-def _lock_keys(lock_class: int, keys: set[tuple]) -> None:
-    """Hold a transaction-level advisory lock per key, taken in sorted order (PostgreSQL only).
+def _lock(*groups: tuple[int, Iterable[tuple]]) -> None:
+    """Hold a transaction-level advisory lock per (lock class, key), all in one statement, in sorted order.
 
-    SQLite needs none: its writers hold the whole database (IMMEDIATE transactions).
+    Every transaction takes its locks in this one global order, so no two can wait on each other.
+    PostgreSQL only; SQLite needs none: its writers hold the whole database (IMMEDIATE transactions).
     """
     if connection.vendor != "postgresql":
         return
-    hashes = sorted({_key_hash(key) for key in keys})
+    pairs = sorted({(lock_class, _key_hash(key)) for lock_class, keys in groups for key in keys})
+    if not pairs:
+        return
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, k) FROM (SELECT unnest(%s::int4[]) AS k ORDER BY k) AS ordered",
-            [lock_class, hashes],
+            "SELECT pg_advisory_xact_lock(c, k) FROM "
+            "(SELECT c, k FROM unnest(%s::int4[], %s::int4[]) AS t(c, k) ORDER BY c, k) AS ordered",
+            [[lock_class for lock_class, _ in pairs], [key for _, key in pairs]],
         )
 
 
@@ -793,18 +854,17 @@ def _school_day_compute(keys: set[tuple[int, datetime.date]]) -> Computed:
         .annotate(cents=Sum(Round(F("amount") * 100), output_field=IntegerField()))
     ):
         values[row["student__school_id"], row["issued_on"]]["amount_invoiced"] = _cents(row["cents"])
-    zones = dict(School.objects.filter(id__in=school_ids).values_list("id", "timezone"))
     margin = datetime.timedelta(days=1)
-    for school_id, paid_at, amount in (
+    for school_id, tz, paid_at, amount in (
         Payment.objects.filter(
             invoice__student__school_id__in=school_ids,
             paid_at__gte=datetime.datetime.combine(min(dates), datetime.time(0), tzinfo=datetime.UTC) - margin,
             paid_at__lt=datetime.datetime.combine(max(dates), datetime.time(0), tzinfo=datetime.UTC) + 2 * margin,
         )
         .exclude(invoice__status=FeeInvoice.Status.VOID)
-        .values_list("invoice__student__school_id", "paid_at", "amount")
+        .values_list("invoice__student__school_id", "invoice__student__school__timezone", "paid_at", "amount")
     ):
-        key = (school_id, paid_at.astimezone(zoneinfo.ZoneInfo(zones[school_id])).date())
+        key = (school_id, paid_at.astimezone(zoneinfo.ZoneInfo(tz)).date())
         if key in keys:
             values[key]["payments_received"] += amount
             values[key]["payments_count"] += 1
@@ -831,7 +891,7 @@ def behavior_score_set(*, student: Student, day: datetime.date, score: int | Non
     key = (student.pk, day)
     with transaction.atomic():
         # The engine's lock of the key: a recomputation running now cannot delete the row under us.
-        _lock_keys(DAILY.lock_class, {key})
+        _lock((DAILY.lock_class, {key}))
         StudentDailySummary.objects.update_or_create(
             student=student,
             date=day,
@@ -855,7 +915,7 @@ def teacher_comment_set(
         raise ValidationError(errors)
     key = (student.pk, term.pk, subject.pk)
     with transaction.atomic():
-        _lock_keys(TERM.lock_class, {key})
+        _lock(*TERM.lock_groups({key}))
         StudentTermPerformance.objects.update_or_create(
             student=student,
             term=term,
