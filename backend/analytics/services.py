@@ -107,25 +107,21 @@ class _Table:
     key_fields: tuple[str, ...]
     derived: dict[str, Any]  # derived field -> its value in a row that has no source data
     inputs: dict[str, Any]  # teacher-input field -> its empty value
-    lock_class: int  # first key of the PostgreSQL advisory lock, one per table
-    # Also lock (student, term) of each key: a writer of "every subject row of a student's term"
-    # (a daily register mark) then waits for, and sees, a subject row being created.
-    locks_student_term: bool = False
+    lock_class: int  # first key of the PostgreSQL advisory lock that guards a key of the table
+    lock_width: int  # how many leading parts of the key the lock covers
 
     @property
     def name(self) -> str:
         return self.model.__name__
 
-    def lock_groups(self, keys: set[tuple]) -> list[tuple[int, set[tuple]]]:
-        groups = [(self.lock_class, keys)]
-        if self.locks_student_term:
-            groups.append((_STUDENT_TERM_LOCK, {key[:2] for key in keys}))
-        return groups
+    def locks(self, keys: Iterable[tuple]) -> set[tuple[int, tuple]]:
+        return {(self.lock_class, key[: self.lock_width]) for key in keys}
 
 
-# Lock classes, in the one order every transaction takes them: (student, term), then the tables'
-# 0x5C401.. in the order daily, term, teacher, term attendance, school day.
-_STUDENT_TERM_LOCK = 0x5C400
+# What a lock guards: every row of a student (their days, terms and subjects together, so a daily
+# register mark and a new subject row of the same student wait for each other), every week of a
+# teacher, one day of a school. Taken in the order of these numbers, so no two writers wait on each other.
+_STUDENT_LOCK, _TEACHER_LOCK, _SCHOOL_DAY_LOCK = 0x5C401, 0x5C402, 0x5C403
 
 
 DAILY = _Table(
@@ -142,7 +138,8 @@ DAILY = _Table(
         "homework_completed": None,
     },
     {"behavior_score": None},
-    lock_class=0x5C401,
+    lock_class=_STUDENT_LOCK,
+    lock_width=1,
 )
 TERM = _Table(
     StudentTermPerformance,
@@ -156,8 +153,8 @@ TERM = _Table(
         "lessons_counted": 0,
     },
     {"teacher_comment": ""},
-    lock_class=0x5C402,
-    locks_student_term=True,
+    lock_class=_STUDENT_LOCK,
+    lock_width=1,
 )
 TEACHER = _Table(
     TeacherPerformanceMetric,
@@ -171,7 +168,8 @@ TEACHER = _Table(
         "lessons_counted": 0,
     },
     {},
-    lock_class=0x5C403,
+    lock_class=_TEACHER_LOCK,
+    lock_width=1,
 )
 
 TERM_ATTENDANCE = _Table(
@@ -189,7 +187,8 @@ TERM_ATTENDANCE = _Table(
         "attendance_percentage": None,
     },
     {},
-    lock_class=0x5C404,
+    lock_class=_STUDENT_LOCK,
+    lock_width=1,
 )
 SCHOOL_DAY = _Table(
     SchoolDailySummary,
@@ -210,7 +209,8 @@ SCHOOL_DAY = _Table(
         "payments_count": 0,
     },
     {},
-    lock_class=0x5C405,
+    lock_class=_SCHOOL_DAY_LOCK,
+    lock_width=2,
 )
 
 # key -> (school_id, derived values); a key absent from the mapping has no source data. In place of
@@ -287,6 +287,7 @@ def keys_refresh(*, keys: Keys, dry_run: bool = False) -> RefreshResult:
 
 
 Progress = Callable[[str, int, int], None]
+MAX_BATCH_SIZE = 1000
 
 
 def analytics_rebuild(
@@ -303,6 +304,8 @@ def analytics_rebuild(
     and a rebuild that stops halfway leaves whole batches done. Teacher inputs are kept; ranks are
     the nightly job's and are not touched.
     """
+    # A batch holds one advisory lock per student (PostgreSQL allows a few thousand per transaction).
+    batch_size = max(1, min(batch_size, MAX_BATCH_SIZE))
     result = RefreshResult()
     schools = School.objects.order_by("id")
     terms = AcademicTerm.objects.order_by("start_date")
@@ -376,7 +379,7 @@ def _refresh(
         return RefreshResult()
     with transaction.atomic(savepoint=False):
         if not (dry_run or locked):
-            _lock(*table.lock_groups(keys))
+            _lock(table.locks(keys))
         return _apply(table, keys, compute(keys), dry_run=dry_run)
 
 
@@ -392,24 +395,23 @@ def _refresh_together(
 ) -> RefreshResult:
     """Lock every key at once, then recompute the daily rows, their rollups, the term rows and the weeks.
 
-    ``term_all_subjects`` are (student, term) pairs whose every subject row is to be recomputed: they
-    are locked first, then their rows are listed, then the rest is locked.
+    ``term_all_subjects`` are (student, term) pairs whose every subject row is to be recomputed.
     """
     result = RefreshResult()
     with transaction.atomic(savepoint=False):
-        rest = [
-            (TEACHER.lock_class, teacher),
-            (TERM_ATTENDANCE.lock_class, student_terms),
-            (SCHOOL_DAY.lock_class, school_days),
-        ]
-        if term_all_subjects:
-            if not dry_run:
-                # Only the classes below the term rows' own: the rest, in statement two, comes after them.
-                pairs = term_all_subjects | {key[:2] for key in term}
-                _lock((_STUDENT_TERM_LOCK, pairs), (DAILY.lock_class, daily))
-            term = term | _subject_rows(term_all_subjects)
         if not dry_run:
-            _lock(*TERM.lock_groups(term), (DAILY.lock_class, daily), *rest)
+            # The student locks cover every term row of the students, so ``term_all_subjects`` can be
+            # listed once they are held.
+            _lock(
+                DAILY.locks(daily)
+                | TERM.locks(term)
+                | TERM_ATTENDANCE.locks(student_terms)
+                | {(_STUDENT_LOCK, (student,)) for student, _ in term_all_subjects}
+                | TEACHER.locks(teacher)
+                | SCHOOL_DAY.locks(school_days)
+            )
+        if term_all_subjects:
+            term = term | _subject_rows(term_all_subjects)
         result += _refresh(DAILY, daily, _daily_compute, dry_run=dry_run, locked=True)
         result += _refresh(TERM_ATTENDANCE, student_terms, _term_attendance_compute, dry_run=dry_run, locked=True)
         result += _refresh(SCHOOL_DAY, school_days, _school_day_compute, dry_run=dry_run, locked=True)
@@ -434,7 +436,7 @@ def _key_hash(key: tuple) -> int:
     return digest - (1 << 32) if digest >= (1 << 31) else digest
 
 
-def _lock(*groups: tuple[int, Iterable[tuple]]) -> None:
+def _lock(locks: set[tuple[int, tuple]]) -> None:
     """Hold a transaction-level advisory lock per (lock class, key), all in one statement, in sorted order.
 
     Every transaction takes its locks in this one global order, so no two can wait on each other.
@@ -442,7 +444,7 @@ def _lock(*groups: tuple[int, Iterable[tuple]]) -> None:
     """
     if connection.vendor != "postgresql":
         return
-    pairs = sorted({(lock_class, _key_hash(key)) for lock_class, keys in groups for key in keys})
+    pairs = sorted({(lock_class, _key_hash(key)) for lock_class, key in locks})
     if not pairs:
         return
     with connection.cursor() as cursor:
@@ -891,7 +893,7 @@ def behavior_score_set(*, student: Student, day: datetime.date, score: int | Non
     key = (student.pk, day)
     with transaction.atomic():
         # The engine's lock of the key: a recomputation running now cannot delete the row under us.
-        _lock((DAILY.lock_class, {key}))
+        _lock(DAILY.locks({key}))
         StudentDailySummary.objects.update_or_create(
             student=student,
             date=day,
@@ -915,7 +917,7 @@ def teacher_comment_set(
         raise ValidationError(errors)
     key = (student.pk, term.pk, subject.pk)
     with transaction.atomic():
-        _lock(*TERM.lock_groups({key}))
+        _lock(TERM.locks({key}))
         StudentTermPerformance.objects.update_or_create(
             student=student,
             term=term,

@@ -16,7 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("--school", type=int, help="Only this school (id).")
         parser.add_argument("--term", type=int, help="Only this term (id).")
         parser.add_argument("--dry-run", action="store_true", help="Print what would change, write nothing.")
-        parser.add_argument("--batch-size", type=int, default=250, help="Students per transaction (default 250).")
+        parser.add_argument(
+            "--batch-size", type=int, default=250, help="Students per transaction (default 250, at most 1000)."
+        )
         parser.add_argument("--quiet-progress", action="store_true", help="Do not print progress lines.")
 
     def handle(self, *args, school, term, dry_run, batch_size, quiet_progress, **options):
