@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "communication",
     "finance",
     "analytics",
+    "simulation",
 ]
 
 MIDDLEWARE = [
