@@ -1,13 +1,39 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+
+@extend_schema(exclude=True)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def api_root(request, format=None):
+    """Where everything is: the schema, the docs, sign-in, and the analytics endpoints."""
+    return Response(
+        {
+            "schema": reverse("schema", request=request),
+            "docs": reverse("swagger-ui", request=request),
+            "token": reverse("auth-token", request=request),
+            "me": reverse("me", request=request),
+            "teacher_performance": reverse("teacher-performance", request=request),
+            "school_health": reverse("school-health", request=request),
+            "student_overview": request.build_absolute_uri("/api/analytics/student/{id}/overview/"),
+        }
+    )
+
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/", api_root, name="api-root"),
     path("api/auth/token/", obtain_auth_token, name="auth-token"),
+    path("api/auth/", include("rest_framework.urls")),
     path("api/", include("schools.urls")),
     path("api/", include("attendance.urls")),
     path("api/", include("homework.urls")),

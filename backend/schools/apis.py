@@ -41,6 +41,9 @@ class MeSerializer(serializers.Serializer):
     username = serializers.CharField()
     role = serializers.ChoiceField(choices=[role.value for role in Role])
     school_id = serializers.IntegerField(allow_null=True)
+    profile_id = serializers.IntegerField(
+        allow_null=True, help_text="Id of the student, teacher, guardian or school-admin record the user acts as."
+    )
 
 
 class MeApi(APIView):
@@ -50,5 +53,11 @@ class MeApi(APIView):
     def get(self, request):
         acting = user_role(user=request.user)
         user = request.user
-        data = {"id": user.pk, "username": user.get_username(), "role": acting.role, "school_id": acting.school_id}
+        data = {
+            "id": user.pk,
+            "username": user.get_username(),
+            "role": acting.role,
+            "school_id": acting.school_id,
+            "profile_id": acting.profile.pk if acting.profile else None,
+        }
         return Response(MeSerializer(data).data)

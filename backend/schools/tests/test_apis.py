@@ -16,6 +16,7 @@ def test_me_tells_the_role(api_client, teacher):
         "username": teacher.user.username,
         "role": "teacher",
         "school_id": teacher.school_id,
+        "profile_id": teacher.pk,
     }
 
 

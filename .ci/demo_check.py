@@ -1,0 +1,48 @@
+"""After `make demo-setup`, with the demo served: ask each analytics endpoint with the printed demo logins.
+
+Usage: demo_check.py BASE_URL [--print]. Exits non-zero on any failure.
+"""
+
+import json
+import sys
+import urllib.parse
+import urllib.request
+
+PASSWORD = "demo1234"  # noqa: S105 (the demo's public password)
+
+
+def call(url: str, *, token: str | None = None, data: dict | None = None) -> dict:
+    body = urllib.parse.urlencode(data).encode() if data else None
+    request = urllib.request.Request(url, data=body)  # noqa: S310 (a local URL given by CI)
+    if token:
+        request.add_header("Authorization", f"Token {token}")
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def main(base: str, show: bool) -> None:
+    tokens = {
+        role: call(f"{base}/api/auth/token/", data={"username": f"demo-{role}", "password": PASSWORD})["token"]
+        for role in ("admin", "teacher", "guardian", "student")
+    }
+    student_id = call(f"{base}/api/me/", token=tokens["student"])["profile_id"]
+    # The demo student is the demo guardian's child, in a class of the demo teacher, at the demo admin's school.
+    overviews = [
+        call(f"{base}/api/analytics/student/{student_id}/overview/", token=tokens[role])
+        for role in ("student", "guardian", "teacher", "admin")
+    ]
+    performance = call(f"{base}/api/analytics/teacher/my-performance/", token=tokens["teacher"])
+    health = call(f"{base}/api/analytics/admin/school-health/", token=tokens["admin"])
+
+    overview = overviews[0]
+    assert all(other == overview for other in overviews), "every role sees the same overview"
+    assert overview["subjects"] and overview["grades"] and overview["attendance_weekly"], "the overview has data"
+    assert any(week["classes_taught"] for week in performance["weeks"]), "the teacher's weeks have lessons"
+    assert health["attendance_rate"] is not None and health["students_count"] > 0, "the school has figures"
+    print("demo check: the four demo logins reach every analytics endpoint, with data")
+    if show:
+        print(json.dumps({"overview": overview, "my_performance": performance, "school_health": health}, indent=2))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1].rstrip("/"), "--print" in sys.argv)

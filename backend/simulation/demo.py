@@ -1,0 +1,37 @@
+"""The demo: a simulated school with one login per role, built once and reused."""
+
+import datetime
+
+from core.models import User
+from core.services import superuser_ensure
+from schools.models import School
+from simulation.services import DEMO_USERNAMES, Progress, default_start, schools_simulate
+
+DEMO_STUDENTS = 300
+DEMO_WEEKS = 8
+DEMO_SEED = 2026
+SUPERUSER = ("admin", "admin")  # demo only: printed, and refused outside DJANGO_DEBUG
+
+
+def demo_school_ensure(*, today: datetime.date, progress: Progress | None = None) -> tuple[School, bool]:
+    """The school the demo logins belong to, simulated (bulk mode) the first time; and whether it was."""
+    admin = User.objects.filter(username=DEMO_USERNAMES["admin"], school_admin__isnull=False).first()
+    if admin is not None:
+        return admin.school_admin.school, False
+    result = schools_simulate(
+        students=DEMO_STUDENTS,
+        weeks=DEMO_WEEKS,
+        seed=DEMO_SEED,
+        start=default_start(weeks=DEMO_WEEKS, today=today),
+        bulk=True,
+        progress=progress,
+    )
+    if result.differences or result.jobs_failed:
+        raise RuntimeError(f"The demo school is not consistent: {len(result.differences)} differing rows")
+    return result.schools[0].school, True
+
+
+def demo_superuser_ensure() -> bool:
+    """The district operator's login of the demo; whether it was created now."""
+    username, password = SUPERUSER
+    return superuser_ensure(username=username, password=password)
