@@ -1,14 +1,14 @@
 """The analytics endpoints: thin views over analytics.selectors, read from the summary tables only."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from analytics import selectors, services
+from analytics import api_examples, selectors, services
 from schools.models import AcademicTerm, School, Subject
 from schools.permissions import HasRole, IsTeacher, IsTeacherOrAdmin
 from schools.selectors import Role, in_users_school, students_visible_to, user_role
@@ -168,6 +168,9 @@ class StudentOverviewApi(AnalyticsApi):
         summary="A student's report: averages, ranks, attendance, grades over time, homework, behaviour",
         parameters=[OverviewQuerySerializer],
         responses=StudentOverviewSerializer,
+        examples=[
+            OpenApiExample("A student of the demo school", value=api_examples.STUDENT_OVERVIEW, response_only=True)
+        ],
     )
     def get(self, request, student_id: int):
         """A student sees themself, a guardian their children, a teacher the students of their classes, an
@@ -238,6 +241,9 @@ class TeacherPerformanceApi(AnalyticsApi):
         summary="The requesting teacher's weekly metrics, beside the school's median",
         parameters=[TeacherPerformanceQuerySerializer],
         responses=TeacherPerformanceSerializer,
+        examples=[
+            OpenApiExample("A teacher of the demo school", value=api_examples.TEACHER_PERFORMANCE, response_only=True)
+        ],
     )
     def get(self, request):
         query = TeacherPerformanceQuerySerializer(data=request.query_params)
@@ -325,6 +331,7 @@ class SchoolHealthApi(AnalyticsApi):
         summary="School health: revenue, fees outstanding, attendance, homework, head counts, weekly trend",
         parameters=[SchoolHealthQuerySerializer],
         responses=SchoolHealthSerializer,
+        examples=[OpenApiExample("The demo school", value=api_examples.SCHOOL_HEALTH, response_only=True)],
     )
     def get(self, request):
         """An admin sees their own school; a superuser any school (`school`) or all of them together."""
