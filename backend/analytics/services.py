@@ -1,17 +1,20 @@
 """Services that write the summary tables.
 
 Every path that changes source data (per-row signals, bulk roll call, imports, the rebuild) ends in
-the same three functions, each recomputing a set of keys from source rows and writing the
+the same functions, one per table, each recomputing a set of keys from source rows and writing the
 difference with one upsert and one delete:
 
 - ``daily_summaries_refresh(keys={(student_id, date)})``
 - ``term_performances_refresh(keys={(student_id, term_id, subject_id)})``
 - ``teacher_metrics_refresh(keys={(teacher_id, week_start)})``
+- ``term_attendance_refresh(keys={(student_id, term_id)})`` and ``school_days_refresh(keys={(school_id, date)})``,
+  the rollups of the daily rows (and of fees) behind the dashboards
 
-A recomputation never increments: it reads the source rows of its keys, so running it again, or
-for keys that did not change, is harmless. On PostgreSQL it first takes a transaction-level
-advisory lock per key (in sorted order, so no two writers deadlock), then reads: a writer that
-waited sees the rows the other one committed, and no update is lost.
+``keys_refresh`` brings every table up to date for the keys a change names. A recomputation never
+increments: it reads the source rows of its keys, so running it again, or for keys that did not
+change, is harmless. On PostgreSQL it first takes transaction-level advisory locks (per student, per
+teacher, per school day; all in one statement, in one global order, so no two writers deadlock), then
+reads: a writer that waited sees the rows the other one committed, and no update is lost.
 """
 
 import datetime
