@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python backend/manage.py
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint format demo demo-setup serve migrate lock clean
+.PHONY: install test lint format demo demo-setup serve migrate lock clean bench
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ demo-setup: migrate
 
 demo: demo-setup
 	$(MANAGE) runserver 127.0.0.1:$(PORT)
+
+# Benchmark of the analytics (docs/benchmarks.md); e.g. make bench BENCH_ARGS="--quick".
+bench: migrate
+	$(MANAGE) bench $(BENCH_ARGS)
 
 serve: install
 	$(MANAGE) runserver 127.0.0.1:$(PORT)

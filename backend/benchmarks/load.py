@@ -1,0 +1,85 @@
+"""Load generator, run as its own process: ``python load.py --port P --path /x/ --token T --count N --seconds S``.
+
+Standard library only. ``concurrency`` threads, each with one keep-alive HTTP connection to 127.0.0.1, share a
+budget of ``count`` requests and stop early after ``seconds``. Prints one JSON object: the latencies in seconds
+(successful requests), the error count, and the elapsed wall time.
+"""
+
+import argparse
+import http.client
+import json
+import threading
+import time
+
+HOST = "127.0.0.1"
+
+
+def run(*, port: int, path: str, token: str, count: int, seconds: float, concurrency: int = 4) -> dict:
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    remaining = [count]
+    deadline = time.monotonic() + seconds
+    headers = {"Authorization": f"Token {token}", "Accept": "application/json", "Host": HOST}
+
+    def worker() -> None:
+        connection = http.client.HTTPConnection(HOST, port, timeout=60)
+        while time.monotonic() < deadline:
+            with lock:
+                if remaining[0] <= 0:
+                    break
+                remaining[0] -= 1
+            started = time.perf_counter()
+            try:
+                connection.request("GET", path, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException) as error:
+                connection.close()
+                connection = http.client.HTTPConnection(HOST, port, timeout=60)
+                status = type(error).__name__
+            elapsed = time.perf_counter() - started
+            with lock:
+                if status == 200:
+                    latencies.append(elapsed)
+                else:
+                    errors.append(str(status))
+        connection.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {
+        "latencies": latencies,
+        "errors": errors[:5],
+        "error_count": len(errors),
+        "wall": time.perf_counter() - started,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--path", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args()
+    result = run(
+        port=args.port,
+        path=args.path,
+        token=args.token,
+        count=args.count,
+        seconds=args.seconds,
+        concurrency=args.concurrency,
+    )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

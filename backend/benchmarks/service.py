@@ -1,0 +1,455 @@
+"""The analytics benchmark: datasets at S and 4S students, then reads over HTTP, write cost and jobs.
+
+``bench_run`` does it all; ``manage.py bench`` only parses and prints. Reads go through gunicorn on 127.0.0.1
+with ``benchmarks.urls`` and a load generator (``benchmarks/load.py``) in a second process; jobs run as child
+processes so their peak memory is their own.
+"""
+
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.apps import apps
+from django.db import connection
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from attendance.models import Attendance, AttendanceStatus, Lesson
+from attendance.services import roll_call_record
+from attendance.signals import marks_bulk_changed
+from core.models import User
+from homework.models import Grade
+from schools.models import AcademicTerm, School, SchoolAdmin, Student, Teacher
+from simulation.services import default_start, schools_simulate
+
+BACKEND_DIR = Path(__file__).resolve().parent.parent
+SEED = 7
+Say = Callable[[str], None]
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """The value below which ``fraction`` of ``values`` lie, linearly interpolated (numpy's default method)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    return numerator / denominator if numerator is not None and denominator else None
+
+
+@dataclass
+class BenchSchool:
+    label: str  # "S" or "4S"
+    school: School
+    term: AcademicTerm
+    admin_token: str
+    teacher_token: str
+    student_id: int
+
+
+@dataclass
+class Row:
+    section: str
+    figure: str
+    value: str
+    target: str = ""
+    verdict: str = ""  # PASS, MISS or empty
+
+
+@dataclass
+class BenchResult:
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, section, figure, value, target="", ok=None) -> None:
+        verdict = "" if ok is None else ("PASS" if ok else "MISS")
+        self.rows.append(Row(section, figure, value, target, verdict))
+
+
+# --- datasets ---------------------------------------------------------------------------------------
+
+
+def school_name(*, students: int, weeks: int) -> str:
+    return f"Benchmark school {students} students x {weeks} weeks (seed {SEED})"
+
+
+def bench_school_ensure(*, label: str, students: int, weeks: int, say: Say) -> BenchSchool:
+    """The benchmark school of this size, simulated in bulk mode unless it exists already (found by name)."""
+    name = school_name(students=students, weeks=weeks)
+    school = School.objects.filter(name=name).first()
+    if school is None:
+        say(f"Simulating {name} in bulk mode")
+        started = time.monotonic()
+        result = schools_simulate(
+            students=students,
+            weeks=weeks,
+            seed=SEED,
+            start=default_start(weeks=weeks, today=timezone.localdate()),
+            bulk=True,
+            verify=False,
+            demo_users=False,
+            progress=None,
+        )
+        school = result.schools[0].school
+        School.objects.filter(pk=school.pk).update(name=name)
+        school.refresh_from_db()
+        say(f"  done in {time.monotonic() - started:.1f}s")
+    else:
+        say(f"Reusing {name} (school {school.pk})")
+    term = school.terms.order_by("-start_date").first()
+    admin = SchoolAdmin.objects.filter(school=school).select_related("user").first()
+    if admin is None:
+        user = User.objects.create(username=f"bench-admin-{school.pk}", first_name="Bench", last_name="Admin")
+        admin = SchoolAdmin.objects.create(user=user, school=school)
+    teacher = Teacher.objects.filter(school=school, lessons__isnull=False).select_related("user").first()
+    student = Student.objects.filter(school=school, active=True, class_group__isnull=False).order_by("id").first()
+    return BenchSchool(
+        label=label,
+        school=school,
+        term=term,
+        admin_token=Token.objects.get_or_create(user=admin.user)[0].key,
+        teacher_token=Token.objects.get_or_create(user=teacher.user)[0].key,
+        student_id=student.pk,
+    )
+
+
+# --- reads ------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _server_env() -> dict:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_ROOT_URLCONF="benchmarks.urls",
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(40),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_SECURE_SSL_REDIRECT="false",
+        ANALYTICS_THROTTLE_RATE="1000000/second",
+        DATABASE_CONN_MAX_AGE="600",
+    )
+    return env
+
+
+def _server_start(port: int) -> subprocess.Popen:
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "config.wsgi",
+        "--workers",
+        "2",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
+    server = subprocess.Popen(command, cwd=BACKEND_DIR, env=_server_env())  # noqa: S603 (our own argv)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with status {server.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise RuntimeError("gunicorn did not start within 30 s")
+
+
+def load_run(*, port: int, path: str, token: str, count: int, seconds: float) -> dict:
+    """One trial by the load generator in a second process: p50/p95 (ms) and requests per second."""
+    command = [sys.executable, str(Path(__file__).parent / "load.py"), "--port", str(port), "--path", path]
+    command += ["--token", token, "--count", str(count), "--seconds", str(seconds), "--concurrency", "4"]
+    output = subprocess.run(  # noqa: S603 (our own argv)
+        command,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result = json.loads(output)
+    if result["error_count"]:
+        raise RuntimeError(f"{path}: {result['error_count']} failed requests, e.g. {result['errors']}")
+    latencies = result["latencies"]
+    return {
+        "p50": percentile(latencies, 0.5) * 1000,
+        "p95": percentile(latencies, 0.95) * 1000,
+        "rps": len(latencies) / result["wall"],
+    }
+
+
+def read_paths(bench: BenchSchool) -> dict[str, tuple[str, str]]:
+    school = bench.school.pk
+    return {
+        "school-health": (f"/api/analytics/admin/school-health/?school={school}", bench.admin_token),
+        "teacher-performance": ("/api/analytics/teacher/my-performance/?weeks=12", bench.teacher_token),
+        "student-overview": (f"/api/analytics/student/{bench.student_id}/overview/", bench.admin_token),
+        "floor": ("/bench/floor/", bench.admin_token),
+        "on-the-fly school-health": (f"/bench/reference/school-health/?school={school}", bench.admin_token),
+    }
+
+
+def reads_measure(*, benches: list[BenchSchool], trials: int, count: int, seconds: float, say: Say) -> dict:
+    """{(label, endpoint): {p50, p95, rps}}, each the median over ``trials`` trials."""
+    port = _free_port()
+    say(f"Starting gunicorn (2 workers) on 127.0.0.1:{port}")
+    server = _server_start(port)
+    figures = {}
+    try:
+        for bench in benches:
+            for name, (path, token) in read_paths(bench).items():
+                load_run(port=port, path=path, token=token, count=8, seconds=seconds)  # warm-up
+                runs = [
+                    load_run(port=port, path=path, token=token, count=count, seconds=seconds) for _ in range(trials)
+                ]
+                figures[bench.label, name] = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+                say(f"  {bench.label:>2} {name}: p50 {figures[bench.label, name]['p50']:.1f} ms")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    return figures
+
+
+# --- writes -----------------------------------------------------------------------------------------
+
+
+def _engine_disconnect() -> None:
+    from analytics.keys import SOURCES
+
+    for source in SOURCES:
+        label = source.model._meta.label
+        pre_save.disconnect(sender=source.model, dispatch_uid=f"analytics-pre-save-{label}")
+        post_save.disconnect(sender=source.model, dispatch_uid=f"analytics-save-{label}")
+        pre_delete.disconnect(sender=source.model, dispatch_uid=f"analytics-pre-del-{label}")
+        post_delete.disconnect(sender=source.model, dispatch_uid=f"analytics-del-{label}")
+    marks_bulk_changed.disconnect(dispatch_uid="analytics-marks-bulk")
+
+
+def _engine_connect() -> None:
+    apps.get_app_config("analytics").ready()  # connects with the same dispatch_uids: idempotent
+
+
+def _timed(action: Callable[[int], None], saves: int) -> tuple[float, int]:
+    """Median milliseconds of ``action(i)`` over ``saves`` calls (each its own commit), and queries of one."""
+    times = []
+    for index in range(saves):
+        started = time.perf_counter()
+        action(index)
+        times.append((time.perf_counter() - started) * 1000)
+    with CaptureQueriesContext(connection) as queries:
+        action(saves)
+    return statistics.median(times), len(queries)
+
+
+def writes_measure(*, bench: BenchSchool, saves: int) -> dict:
+    """{name: {on, off, queries_on, queries_off}}: median ms of a mark save, a grade save and a 30-student roll call.
+
+    Existing rows are changed back and forth and committed; the originals are restored with the engine connected,
+    which recomputes the summary rows they feed (so the summaries are right again afterwards).
+    """
+    school = bench.school
+    mark = Attendance.objects.filter(lesson__class_group__school=school).order_by("-id").first()
+    grade = Grade.objects.filter(submission__student__school=school).order_by("-id").first()
+    lesson = Lesson.objects.filter(class_group__school=school, marks__isnull=False).order_by("-date", "-id").first()
+    original_marks = list(lesson.marks.values("student_id", "status", "note"))[:30]
+    original = (mark.status, grade.score)
+    statuses = (AttendanceStatus.PRESENT, AttendanceStatus.ABSENT)
+
+    def mark_save(index: int) -> None:
+        mark.status = statuses[index % 2]
+        mark.save()
+
+    def grade_save(index: int) -> None:
+        grade.score = max(grade.max_score - (index % 2), 0)
+        grade.save()
+
+    recorder = lesson.teacher.user
+
+    def roll_call(index: int) -> None:
+        marks = [{**row, "status": statuses[(index + n) % 2]} for n, row in enumerate(original_marks)]
+        roll_call_record(lesson=lesson, marks=marks, recorded_by=recorder)
+
+    results = {}
+    for name, action in (("mark save", mark_save), ("grade save", grade_save), ("roll call (30)", roll_call)):
+        on, queries_on = _timed(action, saves)
+        _engine_disconnect()
+        try:
+            off, queries_off = _timed(action, saves)
+        finally:
+            _engine_connect()
+        results[name] = {"on": on, "off": off, "queries_on": queries_on, "queries_off": queries_off}
+    mark.status, grade.score = original
+    mark.save()
+    grade.save()
+    roll_call_record(lesson=lesson, marks=original_marks, recorded_by=recorder)
+    return results
+
+
+# --- jobs -------------------------------------------------------------------------------------------
+
+
+def job_run(args: list[str]) -> dict:
+    """Wall seconds and peak RSS (MiB) of ``manage.py <args>`` as a child process (via /usr/bin/time when present)."""
+    command = [sys.executable, str(BACKEND_DIR / "manage.py"), *args]
+    time_binary = Path("/usr/bin/time")
+    started = time.perf_counter()
+    if time_binary.exists():
+        done = subprocess.run(  # noqa: S603 (our own argv)
+            [str(time_binary), "-f", "MAXRSS %M", *command], capture_output=True, text=True
+        )
+        wall = time.perf_counter() - started
+        rss_kb = [int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("MAXRSS ")][-1]
+    else:
+        wrapper = (
+            "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+        )
+        done = subprocess.run([sys.executable, "-c", wrapper, *command], capture_output=True, text=True)  # noqa: S603
+        wall = time.perf_counter() - started
+        rss_kb = int(done.stdout.split()[-1]) if done.returncode == 0 else 0
+    if done.returncode:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed: {done.stderr[-2000:]}")
+    return {"seconds": wall, "rss_mib": rss_kb / 1024}
+
+
+def jobs_measure(*, bench: BenchSchool) -> dict:
+    school, term = bench.school, bench.term
+    return {
+        "calculate_class_ranks": job_run(["calculate_class_ranks", f"--school={school.pk}", f"--term={term.pk}"]),
+        "generate_teacher_metrics": job_run(
+            ["generate_teacher_metrics", f"--school={school.pk}", f"--from={term.start_date}", f"--to={term.end_date}"]
+        ),
+        "rebuild_analytics": job_run(["rebuild_analytics", f"--school={school.pk}", "--quiet-progress"]),
+    }
+
+
+# --- the run ----------------------------------------------------------------------------------------
+
+
+def bench_run(
+    *,
+    students: int,
+    weeks: int,
+    trials: int = 3,
+    requests: int = 200,
+    seconds: float = 20,
+    saves: int = 20,
+    say: Say | None = None,
+) -> BenchResult:
+    """Build (or reuse) the S and 4S schools, then measure reads, writes and jobs; the table rows with verdicts."""
+    say = say or (lambda message: None)
+    benches = [
+        bench_school_ensure(label="S", students=students, weeks=weeks, say=say),
+        bench_school_ensure(label="4S", students=4 * students, weeks=weeks, say=say),
+    ]
+    result = BenchResult()
+    result.notes.append(
+        f"S = {students} students, 4S = {4 * students}, {weeks} weeks; database {connection.vendor}; "
+        f"reads: median of {trials} trials of up to {requests} requests or {seconds:.0f} s, concurrency 4, "
+        f"gunicorn 2 workers; writes: median of {saves} saves."
+    )
+
+    say("Reads")
+    reads = reads_measure(benches=benches, trials=trials, count=requests, seconds=seconds, say=say)
+    endpoints = ("school-health", "teacher-performance", "student-overview")
+    for bench in benches:
+        floor = reads[bench.label, "floor"]
+        for name in (*endpoints, "floor", "on-the-fly school-health"):
+            figures = reads[bench.label, name]
+            result.add(
+                f"read {bench.label}",
+                f"{name} p50 / p95 / req/s",
+                f"{figures['p50']:.1f} ms / {figures['p95']:.1f} ms / {figures['rps']:.0f}",
+            )
+        for name in endpoints:
+            value = ratio(reads[bench.label, name]["p50"], floor["p50"])
+            result.add(f"read {bench.label}", f"{name} / floor (p50)", f"{value:.2f}x", "<= 3x", value <= 3)
+        value = ratio(reads[bench.label, "on-the-fly school-health"]["p50"], reads[bench.label, "school-health"]["p50"])
+        at_4s = bench.label == "4S"
+        result.add(
+            f"read {bench.label}",
+            "on-the-fly / summary school-health (p50)",
+            f"{value:.1f}x",
+            ">= 10x" if at_4s else "(target at 4S)",
+            value >= 10 if at_4s else None,
+        )
+    for name in (*endpoints, "floor", "on-the-fly school-health"):
+        value = ratio(reads["4S", name]["p50"], reads["S", name]["p50"])
+        flat = name in endpoints
+        result.add(
+            "growth", f"{name} 4S/S (p50)", f"{value:.2f}", "<= 1.3" if flat else "", value <= 1.3 if flat else None
+        )
+
+    say("Writes")
+    writes = writes_measure(bench=benches[0], saves=saves)
+    for name, figures in writes.items():
+        limit = 1.5 if name.startswith("roll call") else 2
+        value = ratio(figures["on"], figures["off"])
+        result.add(
+            "write S",
+            f"{name}: engine on / off",
+            f"{figures['on']:.2f} ms / {figures['off']:.2f} ms = {value:.2f}x",
+            f"<= {limit}x",
+            value <= limit,
+        )
+        result.add("write S", f"{name}: queries on / off", f"{figures['queries_on']} / {figures['queries_off']}")
+
+    say("Jobs")
+    jobs = {bench.label: jobs_measure(bench=bench) for bench in benches}
+    for name in jobs["S"]:
+        small, large = jobs["S"][name], jobs["4S"][name]
+        for label, figures in (("S", small), ("4S", large)):
+            result.add("jobs", f"{name} {label}", f"{figures['seconds']:.1f} s, peak {figures['rss_mib']:.0f} MiB")
+        value = ratio(large["seconds"], small["seconds"])
+        result.add("jobs", f"{name} 4S/S wall time", f"{value:.2f}", "<= 4.5", value <= 4.5)
+        memory = ratio(large["rss_mib"], small["rss_mib"])
+        result.add("jobs", f"{name} 4S/S peak memory", f"{memory:.2f}", "~1 (streamed)", memory <= 1.25)
+    rebuild = jobs["4S"]["rebuild_analytics"]["seconds"]
+    postgres = connection.vendor == "postgresql"
+    result.add(
+        "jobs",
+        "rebuild_analytics 4S wall time",
+        f"{rebuild:.1f} s",
+        "< 120 s (PostgreSQL)",
+        rebuild < 120 if postgres else None,
+    )
+    return result
+
+
+def table_text(result: BenchResult) -> str:
+    names = ("section", "figure", "value", "target")
+    widths = [max(len(getattr(row, name)) for row in result.rows) for name in names]
+    lines = []
+    for row in result.rows:
+        cells = [getattr(row, name).ljust(width) for name, width in zip(names, widths, strict=True)]
+        lines.append("  ".join([*cells, row.verdict]).rstrip())
+    return "\n".join([*result.notes, "", *lines])
+
+
+def table_markdown(result: BenchResult) -> str:
+    lines = ["| section | figure | measured | target | verdict |", "|---|---|---|---|---|"]
+    lines += [f"| {r.section} | {r.figure} | {r.value} | {r.target} | {r.verdict} |" for r in result.rows]
+    return "\n".join([*(f"{note}\n" for note in result.notes), *lines, ""])

@@ -1,0 +1,42 @@
+"""The benchmark's pure pieces: percentiles, and the on-the-fly reference equal to the summary endpoint."""
+
+import datetime
+
+import pytest
+import time_machine
+
+from analytics.selectors import school_health
+from benchmarks.reference import school_health_reference
+from benchmarks.service import percentile, ratio
+from simulation.services import schools_simulate
+
+START = datetime.date(2026, 9, 7)
+
+
+def test_percentile_interpolates():
+    assert percentile([], 0.5) is None
+    assert percentile([3.0], 0.95) == 3.0
+    assert percentile([4.0, 1.0, 3.0, 2.0], 0.5) == 2.5
+    assert percentile(list(map(float, range(101))), 0.95) == pytest.approx(95.0)
+
+
+def test_ratio_of_missing_figures_is_none():
+    assert ratio(None, 2.0) is None
+    assert ratio(1.0, 0) is None
+    assert ratio(3.0, 2.0) == 1.5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reference_equals_summary_school_health():
+    # Time frozen inside the simulated week (the simulator may leave the day itself without lessons).
+    with time_machine.travel(datetime.datetime(2026, 9, 9, 12, tzinfo=datetime.UTC), tick=False):
+        result = schools_simulate(students=40, weeks=1, seed=5, start=START, bulk=True, demo_users=False)
+        simulated = result.schools[0]
+        school, term = simulated.school, simulated.term
+        period = {"date_from": term.start_date, "date_to": term.end_date}
+        summary = school_health(schools=[school], term=term, **period)
+        reference = school_health_reference(school=school, term=term, **period)
+    assert summary["attendance_rate"] is not None
+    assert summary["weekly"]
+    summary["as_of"] = None
+    assert reference == summary
