@@ -48,12 +48,6 @@ class FeeInvoice(TrackedModel):
     def amount_paid(self) -> Decimal:
         return self.payments.aggregate(total=Sum("amount"))["total"] or Decimal("0")
 
-    @property
-    def outstanding(self) -> Decimal:
-        if self.status == self.Status.VOID:
-            return Decimal("0")
-        return max(self.amount - self.amount_paid, Decimal("0"))
-
     def refresh_status(self) -> None:
         """Derive OPEN / PARTIAL / PAID from the payments received (a VOID invoice stays void)."""
         if self.status == self.Status.VOID:
