@@ -2,14 +2,22 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from analytics import admin_jobs  # noqa: F401 (registers the jobs' tables)
-from analytics.models import StudentDailySummary, StudentTermPerformance, TeacherPerformanceMetric
+from analytics.models import (
+    JobRun,
+    SchoolDailySummary,
+    StudentDailySummary,
+    StudentTermAttendance,
+    StudentTermPerformance,
+    StudentTermStanding,
+    TeacherPerformanceMetric,
+)
+from analytics.services import behavior_score_problem
 from core.admin import related_search
 from schools.admin import STUDENT_SEARCH
 
 
 class SummaryRowAdmin(admin.ModelAdmin):
-    """Rows are derived by the analytics engine: read-only here, except the teacher inputs."""
+    """Rows written by the analytics engine or its jobs: read-only here, except the teacher inputs."""
 
     teacher_inputs: tuple[str, ...] = ()
 
@@ -33,11 +41,9 @@ class SummaryRowAdmin(admin.ModelAdmin):
 class DailySummaryForm(forms.ModelForm):
     def clean_behavior_score(self):
         score = self.cleaned_data["behavior_score"]
-        school = self.instance.school
-        if score is not None and not school.behavior_score_min <= score <= school.behavior_score_max:
-            raise ValidationError(
-                f"Behaviour scores at this school run from {school.behavior_score_min} to {school.behavior_score_max}."
-            )
+        problem = behavior_score_problem(school=self.instance.school, score=score)
+        if problem:
+            raise ValidationError(problem)
         return score
 
 
@@ -84,3 +90,46 @@ class TeacherPerformanceMetricAdmin(SummaryRowAdmin):
     list_select_related = ("teacher__user",)
     search_fields = related_search("teacher__user", ("first_name", "last_name"))
     date_hierarchy = "week_start"
+
+
+@admin.register(JobRun)
+class JobRunAdmin(SummaryRowAdmin):
+    list_display = (
+        "job",
+        "school",
+        "period_start",
+        "period_end",
+        "status",
+        "rows_changed",
+        "started_at",
+        "finished_at",
+        "scheduled_for",
+    )
+    list_filter = ("job", "status", "school")
+    list_select_related = ("school",)
+    date_hierarchy = "started_at"
+    search_fields = ("summary", "error", "worker")
+
+
+@admin.register(StudentTermStanding)
+class StudentTermStandingAdmin(SummaryRowAdmin):
+    list_display = ("student", "term", "overall_average", "subjects_averaged", "rank", "rank_of")
+    list_filter = ("school", "term")
+    list_select_related = ("student", "term")
+    search_fields = ("student__first_name", "student__last_name", "student__student_number")
+
+
+@admin.register(StudentTermAttendance)
+class StudentTermAttendanceAdmin(SummaryRowAdmin):
+    list_display = ("student", "term", "days_marked", "days_absent", "lessons_counted", "attendance_percentage")
+    list_filter = ("school", "term")
+    list_select_related = ("student", "term")
+    search_fields = related_search("student", STUDENT_SEARCH)
+
+
+@admin.register(SchoolDailySummary)
+class SchoolDailySummaryAdmin(SummaryRowAdmin):
+    list_display = ("school", "date", "students_marked", "students_absent", "payments_received", "amount_invoiced")
+    list_filter = ("school",)
+    list_select_related = ("school",)
+    date_hierarchy = "date"

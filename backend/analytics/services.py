@@ -885,12 +885,20 @@ def _school_day_compute(keys: set[tuple[int, datetime.date]]) -> Computed:
 # --- teacher inputs ------------------------------------------------------------------------------
 
 
+def behavior_score_problem(*, school: School, score: int | None) -> str | None:
+    """Why a behaviour score is not acceptable at the school (outside its range), or None."""
+    low, high = school.behavior_score_min, school.behavior_score_max
+    if score is not None and not low <= score <= high:
+        return f"The school's behaviour scores run from {low} to {high}."
+    return None
+
+
 def behavior_score_set(*, student: Student, day: datetime.date, score: int | None) -> StudentDailySummary | None:
     """Set (or clear, with None) a student's behaviour score for a day; the row's other fields stay the engine's."""
     school = student.school
-    low, high = school.behavior_score_min, school.behavior_score_max
-    if score is not None and not low <= score <= high:
-        raise ValidationError({"score": f"The school's behaviour scores run from {low} to {high}."})
+    problem = behavior_score_problem(school=school, score=score)
+    if problem:
+        raise ValidationError({"score": problem})
     if not school.terms.filter(start_date__lte=day, end_date__gte=day).exists():
         raise ValidationError({"date": f"{day} is not within any term of the school."})
     key = (student.pk, day)
