@@ -264,30 +264,48 @@ def school_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
 
 @dataclass(frozen=True)
 class Source:
-    """A source model: the fields whose change moves its keys, and how to name the keys."""
+    """A source model: the fields whose change matters, and how to name the keys it feeds.
+
+    ``placing``: the tracked fields that decide which keys the row feeds (default: all of them). A
+    save that changes only the others (a mark's status, a grade's score) feeds the same keys after
+    as before, so they are read once.
+    """
 
     model: type[models.Model]
     tracked: tuple[str, ...]
     keys_for: Callable[..., Keys]  # (pks, *, lock) -> Keys
+    placing: tuple[str, ...] | None = None
+
+    @property
+    def placing_fields(self) -> tuple[str, ...]:
+        return self.tracked if self.placing is None else self.placing
 
 
 SOURCES = (
-    Source(Attendance, ("student_id", "lesson_id", "status"), attendance_keys),
+    Source(Attendance, ("student_id", "lesson_id", "status"), attendance_keys, placing=("student_id", "lesson_id")),
     Source(Lesson, ("class_group_id", "subject_id", "teacher_id", "date"), lesson_keys),
     Source(
         Homework,
         ("class_group_id", "subject_id", "teacher_id", "assigned_date", "due_date", "max_score"),
         homework_keys,
+        placing=("class_group_id", "subject_id", "teacher_id", "assigned_date", "due_date"),
     ),
-    Source(HomeworkSubmission, ("homework_id", "student_id", "submitted_at"), submission_keys),
-    Source(Grade, ("submission_id", "score"), grade_keys),
+    Source(
+        HomeworkSubmission,
+        ("homework_id", "student_id", "submitted_at"),
+        submission_keys,
+        placing=("homework_id", "student_id"),
+    ),
+    Source(Grade, ("submission_id", "score"), grade_keys, placing=("submission_id",)),
     Source(Communication, ("sender_id", "sent_at"), communication_keys),
     Source(Student, ("school_id", "class_group_id"), student_keys),
     Source(Teacher, ("school_id", "user_id"), teacher_keys),
     Source(AcademicTerm, ("school_id", "start_date", "end_date"), term_keys),
     Source(School, ("timezone", "late_counts_as_present", "excused_absences_excluded"), school_keys),
-    Source(FeeInvoice, ("student_id", "amount", "issued_on", "status"), invoice_keys),
-    Source(Payment, ("invoice_id", "amount", "paid_at"), payment_keys),
+    Source(
+        FeeInvoice, ("student_id", "amount", "issued_on", "status"), invoice_keys, placing=("student_id", "issued_on")
+    ),
+    Source(Payment, ("invoice_id", "amount", "paid_at"), payment_keys, placing=("invoice_id", "paid_at")),
 )
 
 

@@ -15,29 +15,34 @@ _BY_MODEL = {source.model: source for source in SOURCES}
 _CASCADE_ROOTS = (School, Student)
 
 
-def _changed_fields(source: Source, instance, update_fields) -> bool | None:
-    """Whether a tracked field of an existing row changes in this save (None: the row is new)."""
-    tracked = [name for name in source.tracked if update_fields is None or name.removesuffix("_id") in update_fields]
+def _old_values(source: Source, instance, update_fields) -> dict | None:
+    """The stored values of the tracked fields this save may change (None: the row is new)."""
     if instance.pk is None:
         return None
+    tracked = [name for name in source.tracked if update_fields is None or name.removesuffix("_id") in update_fields]
+    if not tracked:
+        return {}  # nothing this save writes matters to the analytics
     # Locked (PostgreSQL) so that a concurrent writer of the same row is waited for and its change seen.
-    old = source.model.objects.select_for_update(no_key=True).filter(pk=instance.pk).values(*tracked).first()
-    if old is None:
-        return None
-    return any(getattr(instance, name) != value for name, value in old.items())
+    return source.model.objects.select_for_update(no_key=True).filter(pk=instance.pk).values(*tracked).first()
 
 
 def before_save(sender, instance, raw=False, update_fields=None, **kwargs):
     source = _BY_MODEL[sender]
-    changed = None if raw else _changed_fields(source, instance, update_fields)
+    old = None if raw else _old_values(source, instance, update_fields)
+    changed = {name for name, value in (old or {}).items() if getattr(instance, name) != value}
+    instance._analytics_skip = raw or (old is not None and not changed)
     instance._analytics_before = source.keys_for([instance.pk], lock=True) if changed else Keys()
-    instance._analytics_skip = raw or changed is False
+    # A change that leaves the placing fields alone (a status, a score) feeds the same keys after.
+    instance._analytics_moved = old is None or bool(changed & set(source.placing_fields))
 
 
 def after_save(sender, instance, raw=False, **kwargs):
     if getattr(instance, "_analytics_skip", raw):
         return
-    keys_refresh(keys=instance._analytics_before | _BY_MODEL[sender].keys_for([instance.pk], lock=True))
+    keys = instance._analytics_before
+    if getattr(instance, "_analytics_moved", True):
+        keys = keys | _BY_MODEL[sender].keys_for([instance.pk], lock=True)
+    keys_refresh(keys=keys)
 
 
 def _cascaded(origin, sender) -> bool:

@@ -24,6 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -248,21 +249,64 @@ def school_days_refresh(*, keys: Iterable[tuple[int, datetime.date]], dry_run: b
     return _refresh(SCHOOL_DAY, keys, _school_day_compute, dry_run=dry_run)
 
 
-def rollup_keys(*, daily_keys: set[DailyKey]) -> tuple[set[tuple[int, int]], set[tuple[int, datetime.date]]]:
+class _Lookups:
+    """Rows that several computations of one refresh need, read once: students with their school's
+    settings, and the schools' terms."""
+
+    def __init__(self):
+        self._students: dict[int, dict | None] = {}
+        self._terms: dict[int, tuple[int, datetime.date, datetime.date]] = {}  # id -> (school, start, end)
+        self._schools_with_terms: set[int] = set()
+
+    def students(self, ids: Iterable[int]) -> dict[int, dict]:
+        ids = set(ids)
+        missing = ids - self._students.keys()
+        if missing:
+            self._students.update(dict.fromkeys(missing))
+            rows = Student.objects.filter(id__in=missing).order_by()
+            for row in rows.values("id", "school_id", "class_group_id", *_SCHOOL_FIELDS):
+                self._students[row["id"]] = row
+        return {student_id: self._students[student_id] for student_id in ids if self._students[student_id]}
+
+    def school_terms(self, school_ids: Iterable[int]) -> dict[int, list[tuple[int, datetime.date, datetime.date]]]:
+        """school id -> [(term id, start, end)] of every term of the schools."""
+        school_ids = set(school_ids)
+        self._read_terms(Q(school_id__in=school_ids - self._schools_with_terms))
+        self._schools_with_terms |= school_ids
+        terms = defaultdict(list)
+        for term_id, (school_id, start, end) in self._terms.items():
+            if school_id in school_ids:
+                terms[school_id].append((term_id, start, end))
+        return terms
+
+    def terms(self, ids: Iterable[int]) -> dict[int, tuple[int, datetime.date, datetime.date]]:
+        """term id -> (school id, start, end) of the terms that exist."""
+        ids = set(ids)
+        self._read_terms(Q(id__in=ids - self._terms.keys()))
+        return {term_id: self._terms[term_id] for term_id in ids if term_id in self._terms}
+
+    def _read_terms(self, condition: Q) -> None:
+        if not any(values for _, values in condition.children):
+            return
+        rows = AcademicTerm.objects.filter(condition).order_by()
+        for term_id, school_id, start, end in rows.values_list("id", "school_id", "start_date", "end_date"):
+            self._terms[term_id] = (school_id, start, end)
+
+
+def rollup_keys(
+    *, daily_keys: set[DailyKey], lookups: _Lookups | None = None
+) -> tuple[set[tuple[int, int]], set[tuple[int, datetime.date]]]:
     """The (student, term) and (school, date) rollup keys that the given daily keys feed."""
     if not daily_keys:
         return set(), set()
-    schools = dict(Student.objects.filter(id__in={s for s, _ in daily_keys}).values_list("id", "school_id"))
-    terms = defaultdict(list)
-    for term_id, school_id, start, end in AcademicTerm.objects.filter(school_id__in=set(schools.values())).values_list(
-        "id", "school_id", "start_date", "end_date"
-    ):
-        terms[school_id].append((term_id, start, end))
+    lookups = lookups or _Lookups()
+    students = lookups.students({student_id for student_id, _ in daily_keys})
+    terms = lookups.school_terms({row["school_id"] for row in students.values()})
     student_terms, school_days = set(), set()
     for student_id, day in daily_keys:
-        school_id = schools.get(student_id)
-        if school_id is None:
+        if student_id not in students:
             continue
+        school_id = students[student_id]["school_id"]
         school_days.add((school_id, day))
         student_terms.update((student_id, term_id) for term_id, start, end in terms[school_id] if start <= day <= end)
     return student_terms, school_days
@@ -276,7 +320,8 @@ def keys_refresh(*, keys: Keys, dry_run: bool = False) -> RefreshResult:
     daily = keys.daily | daily_keys_discover(student_ids=keys.students) if keys.students else keys.daily
     term = keys.term | term_keys_discover(term_ids=keys.terms) if keys.terms else keys.term
     teacher = keys.teacher | teacher_keys_discover(teacher_ids=keys.teachers) if keys.teachers else keys.teacher
-    student_terms, school_days = rollup_keys(daily_keys=daily)
+    lookups = _Lookups()
+    student_terms, school_days = rollup_keys(daily_keys=daily, lookups=lookups)
     result += _refresh_together(
         daily=daily,
         term=term,
@@ -285,6 +330,7 @@ def keys_refresh(*, keys: Keys, dry_run: bool = False) -> RefreshResult:
         school_days=school_days | keys.school_days,
         term_all_subjects=keys.term_all_subjects,
         dry_run=dry_run,
+        lookups=lookups,
     )
     return result
 
@@ -324,14 +370,17 @@ def analytics_rebuild(
         students = list(Student.objects.filter(school=school).order_by("id").values_list("id", flat=True))
         for done, batch in _batches(students, batch_size):
             with transaction.atomic():
+                lookups = _Lookups()
                 daily = daily_keys_discover(student_ids=batch, period=period)
                 student_terms = term_attendance_keys_discover(term_ids=term_ids, student_ids=batch)
-                student_terms |= {key for key in rollup_keys(daily_keys=daily)[0] if key[1] in term_ids}
+                rolled_up, _ = rollup_keys(daily_keys=daily, lookups=lookups)
+                student_terms |= {key for key in rolled_up if key[1] in term_ids}
                 result += _refresh_together(
                     daily=daily,
                     term=term_keys_discover(term_ids=term_ids, student_ids=batch),
                     student_terms=student_terms,
                     dry_run=dry_run,
+                    lookups=lookups,
                 )
             if progress:
                 progress(f"{school.name}: students", done, len(students))
@@ -395,6 +444,7 @@ def _refresh_together(
     school_days: set = frozenset(),
     term_all_subjects: set = frozenset(),
     dry_run: bool = False,
+    lookups: _Lookups | None = None,
 ) -> RefreshResult:
     """Lock every key at once, then recompute the daily rows, their rollups, the term rows and the weeks.
 
@@ -415,8 +465,10 @@ def _refresh_together(
             )
         if term_all_subjects:
             term = term | _subject_rows(term_all_subjects)
-        result += _refresh(DAILY, daily, _daily_compute, dry_run=dry_run, locked=True)
-        result += _refresh(TERM_ATTENDANCE, student_terms, _term_attendance_compute, dry_run=dry_run, locked=True)
+        lookups = lookups or _Lookups()
+        result += _refresh(DAILY, daily, partial(_daily_compute, lookups=lookups), dry_run=dry_run, locked=True)
+        term_attendance = partial(_term_attendance_compute, lookups=lookups)
+        result += _refresh(TERM_ATTENDANCE, student_terms, term_attendance, dry_run=dry_run, locked=True)
         result += _refresh(SCHOOL_DAY, school_days, _school_day_compute, dry_run=dry_run, locked=True)
         result += _refresh(TERM, term, _term_compute, dry_run=dry_run, locked=True)
         result += _refresh(TEACHER, teacher, _teacher_compute, dry_run=dry_run, locked=True)
@@ -542,15 +594,10 @@ _SCHOOL_FIELDS = ("school__timezone", "school__late_counts_as_present", "school_
 # --- StudentDailySummary ------------------------------------------------------------------------
 
 
-def _daily_compute(keys: set[DailyKey]) -> Computed:
+def _daily_compute(keys: set[DailyKey], lookups: _Lookups | None = None) -> Computed:
     student_ids = {student_id for student_id, _ in keys}
     dates = {day for _, day in keys}
-    students = {
-        row["id"]: row
-        for row in Student.objects.filter(id__in=student_ids).values(
-            "id", "school_id", "class_group_id", *_SCHOOL_FIELDS
-        )
-    }
+    students = (lookups or _Lookups()).students(student_ids)
     marks = defaultdict(list)
     for student_id, day, status in Attendance.objects.filter(
         _in_filter("lesson__date", dates), student_id__in=student_ids
@@ -711,16 +758,24 @@ def _teacher_compute(keys: set[TeacherKey]) -> Computed:
     first, last = min(weeks), max(weeks) + datetime.timedelta(days=6)
     teachers = {
         row["id"]: row
-        for row in Teacher.objects.filter(id__in=teacher_ids).values("id", "school_id", "user_id", *_SCHOOL_FIELDS)
+        for row in Teacher.objects.filter(id__in=teacher_ids)
+        .order_by()
+        .values("id", "school_id", "user_id", *_SCHOOL_FIELDS)
     }
 
+    # Lessons and their marks in one read: per teacher and day, the lessons and the marks of each status.
     lessons = Counter()
+    counts: dict[TeacherKey, AttendanceCounts] = defaultdict(AttendanceCounts)
+    marks = {f"marks_{status}": Count("marks", filter=Q(marks__status=status)) for status in AttendanceStatus}
     for row in (
         Lesson.objects.filter(teacher_id__in=teacher_ids, date__range=(first, last))
         .values("teacher_id", "date")
-        .annotate(n=Count("id"))
+        .annotate(lessons=Count("id", distinct=True), **marks)
     ):
-        lessons[row["teacher_id"], week_start(row["date"])] += row["n"]
+        key = (row["teacher_id"], week_start(row["date"]))
+        lessons[key] += row["lessons"]
+        statuses = [status for status in AttendanceStatus for _ in range(row[f"marks_{status}"])]
+        counts[key] += attendance_counts(statuses, _rules(teachers[row["teacher_id"]]))
     homework = Counter()
     for row in (
         Homework.objects.filter(teacher_id__in=teacher_ids, assigned_date__range=(first, last))
@@ -741,16 +796,6 @@ def _teacher_compute(keys: set[TeacherKey]) -> Computed:
         teacher = teacher_of_user[sender_id]
         local_day = sent_at.astimezone(zoneinfo.ZoneInfo(teacher["school__timezone"])).date()
         messages[teacher["id"], week_start(local_day)] += 1
-
-    counts: dict[TeacherKey, AttendanceCounts] = defaultdict(AttendanceCounts)
-    for row in (
-        Attendance.objects.filter(lesson__teacher_id__in=teacher_ids, lesson__date__range=(first, last))
-        .values("lesson__teacher_id", "lesson__date", "status")
-        .annotate(n=Count("id"))
-    ):
-        teacher = teachers[row["lesson__teacher_id"]]
-        key = (teacher["id"], week_start(row["lesson__date"]))
-        counts[key] += attendance_counts([row["status"]] * row["n"], _rules(teacher))
 
     computed = {}
     for key in keys:
@@ -775,13 +820,8 @@ def _teacher_compute(keys: set[TeacherKey]) -> Computed:
 # --- rollups: StudentTermAttendance and SchoolDailySummary --------------------------------------
 
 
-def _term_attendance_compute(keys: set[tuple[int, int]]) -> Computed:
-    terms = {
-        term_id: (school_id, start, end)
-        for term_id, school_id, start, end in AcademicTerm.objects.filter(id__in={t for _, t in keys}).values_list(
-            "id", "school_id", "start_date", "end_date"
-        )
-    }
+def _term_attendance_compute(keys: set[tuple[int, int]], lookups: _Lookups | None = None) -> Computed:
+    terms = (lookups or _Lookups()).terms({term_id for _, term_id in keys})
     if not terms:
         return {}
     period = (min(start for _, start, _ in terms.values()), max(end for _, _, end in terms.values()))
