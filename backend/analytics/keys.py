@@ -43,12 +43,20 @@ class Keys:
     teachers: set = field(default_factory=set)  # every metric of these teachers
     schools: set = field(default_factory=set)  # everything of these schools
     school_days: set = field(default_factory=set)  # (school_id, date) of the school rollup (money)
+    # The only kinds of source data that changed (MARKS, GRADES), when known: a summary row then keeps
+    # the stored figures that do not depend on them. None: anything may have changed.
+    changed: frozenset | None = None
 
     def __or__(self, other: "Keys") -> "Keys":
-        return Keys(**{f.name: getattr(self, f.name) | getattr(other, f.name) for f in fields(self)})
+        sets = {f.name: getattr(self, f.name) | getattr(other, f.name) for f in fields(self) if f.name != "changed"}
+        both = None if self.changed is None or other.changed is None else self.changed | other.changed
+        return Keys(**sets, changed=both)
 
     def __bool__(self) -> bool:
-        return any(getattr(self, f.name) for f in fields(self))
+        return any(getattr(self, f.name) for f in fields(self) if f.name != "changed")
+
+
+MARKS, GRADES = "marks", "grades"
 
 
 def term_of(date_path: str, school_path: str) -> Subquery:
@@ -275,6 +283,7 @@ class Source:
     tracked: tuple[str, ...]
     keys_for: Callable[..., Keys]  # (pks, *, lock) -> Keys
     placing: tuple[str, ...] | None = None
+    kind: str | None = None  # MARKS or GRADES: the only kind of source data a change of the row changes
 
     @property
     def placing_fields(self) -> tuple[str, ...]:
@@ -282,7 +291,13 @@ class Source:
 
 
 SOURCES = (
-    Source(Attendance, ("student_id", "lesson_id", "status"), attendance_keys, placing=("student_id", "lesson_id")),
+    Source(
+        Attendance,
+        ("student_id", "lesson_id", "status"),
+        attendance_keys,
+        placing=("student_id", "lesson_id"),
+        kind=MARKS,
+    ),
     Source(Lesson, ("class_group_id", "subject_id", "teacher_id", "date"), lesson_keys),
     Source(
         Homework,
@@ -296,7 +311,7 @@ SOURCES = (
         submission_keys,
         placing=("homework_id", "student_id"),
     ),
-    Source(Grade, ("submission_id", "score"), grade_keys, placing=("submission_id",)),
+    Source(Grade, ("submission_id", "score"), grade_keys, placing=("submission_id",), kind=GRADES),
     Source(Communication, ("sender_id", "sent_at"), communication_keys),
     Source(Student, ("school_id", "class_group_id"), student_keys),
     Source(Teacher, ("school_id", "user_id"), teacher_keys),

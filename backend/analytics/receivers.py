@@ -6,7 +6,7 @@ save atomically), so a rollback takes the summary change with it. No arithmetic 
 
 from django.db.models import QuerySet
 
-from analytics.keys import SOURCES, Keys, Source, attendance_keys, communication_keys, marks_keys
+from analytics.keys import MARKS, SOURCES, Keys, Source, attendance_keys, communication_keys, marks_keys
 from analytics.services import keys_refresh
 from schools.models import School, Student
 
@@ -39,10 +39,17 @@ def before_save(sender, instance, raw=False, update_fields=None, **kwargs):
 def after_save(sender, instance, raw=False, **kwargs):
     if getattr(instance, "_analytics_skip", raw):
         return
+    source = _BY_MODEL[sender]
     keys = instance._analytics_before
     if getattr(instance, "_analytics_moved", True):
-        keys = keys | _BY_MODEL[sender].keys_for([instance.pk], lock=True)
-    keys_refresh(keys=keys)
+        keys = keys | source.keys_for([instance.pk], lock=True)
+    keys_refresh(keys=_of_kind(keys, source))
+
+
+def _of_kind(keys: Keys, source: Source) -> Keys:
+    """The keys, marked as a change of the source's kind of data only (marks, grades) when it has one."""
+    keys.changed = frozenset({source.kind}) if source.kind else None
+    return keys
 
 
 def _cascaded(origin, sender) -> bool:
@@ -62,7 +69,8 @@ def before_delete(sender, instance, origin=None, **kwargs):
     elif sender is School:
         instance._analytics_before = Keys()
     else:
-        instance._analytics_before = _BY_MODEL[sender].keys_for([instance.pk], lock=True)
+        source = _BY_MODEL[sender]
+        instance._analytics_before = _of_kind(source.keys_for([instance.pk], lock=True), source)
 
 
 def after_delete(sender, instance, **kwargs):
@@ -72,4 +80,6 @@ def after_delete(sender, instance, **kwargs):
 
 
 def after_marks_bulk_changed(sender, *, lesson_ids, student_ids, **kwargs):
-    keys_refresh(keys=marks_keys(lesson_ids=lesson_ids, student_ids=student_ids, lock=True))
+    keys = marks_keys(lesson_ids=lesson_ids, student_ids=student_ids, lock=True)
+    keys.changed = frozenset({MARKS})
+    keys_refresh(keys=keys)

@@ -42,6 +42,8 @@ from analytics.definitions import (
     week_start,
 )
 from analytics.keys import (
+    GRADES,
+    MARKS,
     Keys,
     daily_keys_discover,
     school_days_discover,
@@ -331,6 +333,7 @@ def keys_refresh(*, keys: Keys, dry_run: bool = False) -> RefreshResult:
         term_all_subjects=keys.term_all_subjects,
         dry_run=dry_run,
         lookups=lookups,
+        changed=keys.changed,
     )
     return result
 
@@ -424,7 +427,13 @@ def _batches(items: list, size: int):
 
 
 def _refresh(
-    table: _Table, keys: Iterable[tuple], compute: Callable[[set], Computed], *, dry_run: bool, locked: bool = False
+    table: _Table,
+    keys: Iterable[tuple],
+    compute: Callable[..., Computed],
+    *,
+    dry_run: bool,
+    locked: bool = False,
+    changed: frozenset | None = None,
 ) -> RefreshResult:
     keys = set(keys)
     if not keys:
@@ -432,7 +441,9 @@ def _refresh(
     with transaction.atomic(savepoint=False):
         if not (dry_run or locked):
             _lock(table.locks(keys))
-        return _apply(table, keys, compute(keys), dry_run=dry_run)
+        existing = _stored(table, keys)
+        computed = compute(keys, stored=existing if changed else {}, changed=changed or frozenset())
+        return _apply(table, keys, existing, computed, dry_run=dry_run)
 
 
 def _refresh_together(
@@ -445,10 +456,12 @@ def _refresh_together(
     term_all_subjects: set = frozenset(),
     dry_run: bool = False,
     lookups: _Lookups | None = None,
+    changed: frozenset | None = None,
 ) -> RefreshResult:
     """Lock every key at once, then recompute the daily rows, their rollups, the term rows and the weeks.
 
     ``term_all_subjects`` are (student, term) pairs whose every subject row is to be recomputed.
+    ``changed``: the only kinds of source data that changed (``Keys.changed``), or None.
     """
     result = RefreshResult()
     with transaction.atomic(savepoint=False):
@@ -466,12 +479,14 @@ def _refresh_together(
         if term_all_subjects:
             term = term | _subject_rows(term_all_subjects)
         lookups = lookups or _Lookups()
-        result += _refresh(DAILY, daily, partial(_daily_compute, lookups=lookups), dry_run=dry_run, locked=True)
-        term_attendance = partial(_term_attendance_compute, lookups=lookups)
-        result += _refresh(TERM_ATTENDANCE, student_terms, term_attendance, dry_run=dry_run, locked=True)
-        result += _refresh(SCHOOL_DAY, school_days, _school_day_compute, dry_run=dry_run, locked=True)
-        result += _refresh(TERM, term, _term_compute, dry_run=dry_run, locked=True)
-        result += _refresh(TEACHER, teacher, _teacher_compute, dry_run=dry_run, locked=True)
+        for table, table_keys, compute in (
+            (DAILY, daily, partial(_daily_compute, lookups=lookups)),
+            (TERM_ATTENDANCE, student_terms, partial(_term_attendance_compute, lookups=lookups)),
+            (SCHOOL_DAY, school_days, _school_day_compute),
+            (TERM, term, _term_compute),
+            (TEACHER, teacher, _teacher_compute),
+        ):
+            result += _refresh(table, table_keys, compute, dry_run=dry_run, locked=True, changed=changed)
     return result
 
 
@@ -524,15 +539,21 @@ def _keys_filter(fields: tuple[str, ...], keys: set[tuple]) -> Q:
     return condition
 
 
-def _apply(table: _Table, keys: set[tuple], computed: Computed, *, dry_run: bool) -> RefreshResult:
-    """Write the computed rows of the keys: create, update or delete only what differs."""
+def _stored(table: _Table, keys: set[tuple]) -> dict[tuple, dict]:
+    """The stored rows of the keys: key -> {id, school_id, key fields, derived fields, inputs}."""
     existing = {}
     columns = tuple(dict.fromkeys(("id", "school_id", *table.key_fields, *table.derived, *table.inputs)))
-    for row in table.model.objects.filter(_keys_filter(table.key_fields, keys)).values(*columns):
+    for row in table.model.objects.filter(_keys_filter(table.key_fields, keys)).order_by().values(*columns):
         key = tuple(row[name] for name in table.key_fields)
         if key in keys:
             existing[key] = row
+    return existing
 
+
+def _apply(
+    table: _Table, keys: set[tuple], existing: dict[tuple, dict], computed: Computed, *, dry_run: bool
+) -> RefreshResult:
+    """Write the computed rows of the keys over the stored ones: create, update or delete only what differs."""
     result = RefreshResult()
     upserts, deletes = [], []
     for key in sorted(keys):
@@ -594,32 +615,26 @@ _SCHOOL_FIELDS = ("school__timezone", "school__late_counts_as_present", "school_
 # --- StudentDailySummary ------------------------------------------------------------------------
 
 
-def _daily_compute(keys: set[DailyKey], lookups: _Lookups | None = None) -> Computed:
+_DAILY_HOMEWORK = ("homework_due", "homework_on_time", "homework_late", "homework_completed")
+
+
+def _daily_compute(
+    keys: set[DailyKey], *, lookups: _Lookups | None = None, stored: dict | None = None, changed=frozenset()
+) -> Computed:
+    """Daily rows of the keys. When only marks changed, a stored row keeps its homework figures."""
     student_ids = {student_id for student_id, _ in keys}
     dates = {day for _, day in keys}
     students = (lookups or _Lookups()).students(student_ids)
     marks = defaultdict(list)
-    for student_id, day, status in Attendance.objects.filter(
-        _in_filter("lesson__date", dates), student_id__in=student_ids
-    ).values_list("student_id", "lesson__date", "status"):
+    for student_id, day, status in (
+        Attendance.objects.filter(_in_filter("lesson__date", dates), student_id__in=student_ids)
+        .order_by()
+        .values_list("student_id", "lesson__date", "status")
+    ):
         marks[student_id, day].append(status)
 
-    class_ids = {row["class_group_id"] for row in students.values() if row["class_group_id"]}
-    due = defaultdict(list)  # (class_group_id, date) -> homework ids due
-    for homework_id, class_id, day in Homework.objects.filter(
-        _in_filter("due_date", dates), class_group_id__in=class_ids
-    ).values_list("id", "class_group_id", "due_date"):
-        due[class_id, day].append(homework_id)
-    submitted = {}
-    if due:
-        submitted = {
-            (homework_id, student_id): at
-            for homework_id, student_id, at in HomeworkSubmission.objects.filter(
-                _in_filter("homework__due_date", dates),
-                student_id__in=student_ids,
-                homework__class_group_id__in=class_ids,
-            ).values_list("homework_id", "student_id", "submitted_at")
-        }
+    kept = {key: row for key, row in (stored or {}).items() if changed == {MARKS}}
+    homework = _daily_homework({key for key in keys if key not in kept}, students)
 
     computed = {}
     for key in keys:
@@ -628,15 +643,10 @@ def _daily_compute(keys: set[DailyKey], lookups: _Lookups | None = None) -> Comp
         if student is None:
             continue
         statuses = marks.get(key, [])
-        homework_ids = due.get((student["class_group_id"], day), [])
-        if not statuses and not homework_ids:
+        figures = {name: kept[key][name] for name in _DAILY_HOMEWORK} if key in kept else homework(key, student)
+        if not statuses and not figures["homework_due"]:
             continue
         counts = attendance_counts(statuses, _rules(student))
-        deadline = submission_deadline(day, zoneinfo.ZoneInfo(student["school__timezone"]))
-        times = [
-            submitted[homework_id, student_id] for homework_id in homework_ids if (homework_id, student_id) in submitted
-        ]
-        on_time = sum(1 for at in times if at < deadline)
         computed[key] = (
             student["school_id"],
             {
@@ -644,13 +654,54 @@ def _daily_compute(keys: set[DailyKey], lookups: _Lookups | None = None) -> Comp
                 "lessons_marked": counts.marked,
                 "lessons_attended": counts.attended,
                 "lessons_counted": counts.counted,
-                "homework_due": len(homework_ids),
-                "homework_on_time": on_time,
-                "homework_late": len(times) - on_time,
-                "homework_completed": (on_time == len(homework_ids)) if homework_ids else None,
+                **figures,
             },
         )
     return computed
+
+
+def _daily_homework(keys: set[DailyKey], students: dict[int, dict]) -> Callable[[DailyKey, dict], dict]:
+    """Read the homework due on the keys' days and its submissions; returns key, student -> homework figures."""
+    student_ids = {student_id for student_id, _ in keys}
+    dates = {day for _, day in keys}
+    class_ids = {students[s]["class_group_id"] for s in student_ids if s in students and students[s]["class_group_id"]}
+    due = defaultdict(list)  # (class_group_id, date) -> homework ids due
+    if keys and class_ids:
+        for homework_id, class_id, day in (
+            Homework.objects.filter(_in_filter("due_date", dates), class_group_id__in=class_ids)
+            .order_by()
+            .values_list("id", "class_group_id", "due_date")
+        ):
+            due[class_id, day].append(homework_id)
+    submitted = {}
+    if due:
+        submitted = {
+            (homework_id, student_id): at
+            for homework_id, student_id, at in HomeworkSubmission.objects.filter(
+                _in_filter("homework__due_date", dates),
+                student_id__in=student_ids,
+                homework__class_group_id__in=class_ids,
+            )
+            .order_by()
+            .values_list("homework_id", "student_id", "submitted_at")
+        }
+
+    def figures(key: DailyKey, student: dict) -> dict:
+        student_id, day = key
+        homework_ids = due.get((student["class_group_id"], day), [])
+        deadline = submission_deadline(day, zoneinfo.ZoneInfo(student["school__timezone"]))
+        times = [
+            submitted[homework_id, student_id] for homework_id in homework_ids if (homework_id, student_id) in submitted
+        ]
+        on_time = sum(1 for at in times if at < deadline)
+        return {
+            "homework_due": len(homework_ids),
+            "homework_on_time": on_time,
+            "homework_late": len(times) - on_time,
+            "homework_completed": (on_time == len(homework_ids)) if homework_ids else None,
+        }
+
+    return figures
 
 
 # --- StudentTermPerformance ----------------------------------------------------------------------
@@ -667,12 +718,19 @@ def _subject_lessons_in_term() -> Exists:
     )
 
 
-def _term_compute(keys: set[TermKey]) -> Computed:
+_TERM_GRADES = ("average_grade", "grades_count")
+_TERM_ATTENDANCE = ("attendance_percentage", "lessons_marked", "lessons_attended", "lessons_counted")
+
+
+def _term_compute(keys: set[TermKey], *, stored: dict | None = None, changed=frozenset()) -> Computed:
+    """Term rows of the keys. When only marks (only grades) changed, a stored row keeps its grade
+    (attendance) figures."""
     student_ids = {key[0] for key in keys}
     subject_ids = {key[2] for key in keys}
     terms = {
         row["id"]: row
         for row in AcademicTerm.objects.filter(id__in={key[1] for key in keys})
+        .order_by()
         .annotate(has_subject_lessons=_subject_lessons_in_term())
         .values(
             "id",
@@ -687,20 +745,28 @@ def _term_compute(keys: set[TermKey]) -> Computed:
     if not terms:
         return {}
     period = (min(t["start_date"] for t in terms.values()), max(t["end_date"] for t in terms.values()))
+    stored = stored or {}
+    kept_grades = {key: row for key, row in stored.items() if changed == {MARKS}}
+    kept_attendance = {key: row for key, row in stored.items() if changed == {GRADES}}
 
     grades = defaultdict(list)  # (student_id, subject_id) -> [(due_date, score, max_score)]
-    for student_id, subject_id, due, score, maximum in Grade.objects.filter(
-        submission__student_id__in=student_ids,
-        submission__homework__subject_id__in=subject_ids,
-        submission__homework__due_date__range=period,
-    ).values_list(
-        "submission__student_id",
-        "submission__homework__subject_id",
-        "submission__homework__due_date",
-        "score",
-        "submission__homework__max_score",
-    ):
-        grades[student_id, subject_id].append((due, score, maximum))
+    if any(key not in kept_grades for key in keys):
+        for student_id, subject_id, due, score, maximum in (
+            Grade.objects.filter(
+                submission__student_id__in=student_ids,
+                submission__homework__subject_id__in=subject_ids,
+                submission__homework__due_date__range=period,
+            )
+            .order_by()
+            .values_list(
+                "submission__student_id",
+                "submission__homework__subject_id",
+                "submission__homework__due_date",
+                "score",
+                "submission__homework__max_score",
+            )
+        ):
+            grades[student_id, subject_id].append((due, score, maximum))
 
     # Marks by (student, subject); the student's every mark under (student, None) for terms whose
     # school takes a daily register only.
@@ -709,13 +775,16 @@ def _term_compute(keys: set[TermKey]) -> Computed:
     if daily_register:
         lesson_filter = Q()
     marks = defaultdict(list)
-    for student_id, subject_id, day, status in Attendance.objects.filter(
-        lesson_filter, student_id__in=student_ids, lesson__date__range=period
-    ).values_list("student_id", "lesson__subject_id", "lesson__date", "status"):
-        if subject_id is not None and subject_id in subject_ids:
-            marks[student_id, subject_id].append((day, status))
-        if daily_register:
-            marks[student_id, None].append((day, status))
+    if any(key not in kept_attendance for key in keys):
+        for student_id, subject_id, day, status in (
+            Attendance.objects.filter(lesson_filter, student_id__in=student_ids, lesson__date__range=period)
+            .order_by()
+            .values_list("student_id", "lesson__subject_id", "lesson__date", "status")
+        ):
+            if subject_id is not None and subject_id in subject_ids:
+                marks[student_id, subject_id].append((day, status))
+            if daily_register:
+                marks[student_id, None].append((day, status))
 
     computed = {}
     for key in keys:
@@ -724,27 +793,34 @@ def _term_compute(keys: set[TermKey]) -> Computed:
         if term is None:
             continue
         start, end = term["start_date"], term["end_date"]
-        scores = [
-            (score, maximum) for due, score, maximum in grades.get((student_id, subject_id), []) if start <= due <= end
-        ]
-        if term["has_subject_lessons"]:
-            statuses = [status for day, status in marks.get((student_id, subject_id), []) if start <= day <= end]
+        if key in kept_grades:
+            grade_figures = {name: kept_grades[key][name] for name in _TERM_GRADES}
+        else:
+            scores = [
+                (score, maximum)
+                for due, score, maximum in grades.get((student_id, subject_id), [])
+                if start <= due <= end
+            ]
+            grade_figures = {"average_grade": mean_percentage(scores), "grades_count": len(scores)}
+        if key in kept_attendance:
+            attendance_figures = {name: kept_attendance[key][name] for name in _TERM_ATTENDANCE}
         else:
             # A daily-register school: the row exists for its grades (or a comment); attendance is the day's.
-            statuses = [status for day, status in marks.get((student_id, None), []) if start <= day <= end]
-        if not scores and not statuses:
-            continue
-        counts = attendance_counts(statuses, _rules(term))
-        computed[key] = (
-            term["school_id"] if scores or term["has_subject_lessons"] else _KEPT_BY_INPUT,
-            {
-                "average_grade": mean_percentage(scores),
-                "grades_count": len(scores),
+            by = subject_id if term["has_subject_lessons"] else None
+            statuses = [status for day, status in marks.get((student_id, by), []) if start <= day <= end]
+            counts = attendance_counts(statuses, _rules(term))
+            attendance_figures = {
                 "attendance_percentage": counts.rate,
                 "lessons_marked": counts.marked,
                 "lessons_attended": counts.attended,
                 "lessons_counted": counts.counted,
-            },
+            }
+        graded = grade_figures["grades_count"] > 0
+        if not graded and not attendance_figures["lessons_marked"]:
+            continue
+        computed[key] = (
+            term["school_id"] if graded or term["has_subject_lessons"] else _KEPT_BY_INPUT,
+            {**grade_figures, **attendance_figures},
         )
     return computed
 
@@ -752,7 +828,9 @@ def _term_compute(keys: set[TermKey]) -> Computed:
 # --- TeacherPerformanceMetric -------------------------------------------------------------------
 
 
-def _teacher_compute(keys: set[TeacherKey]) -> Computed:
+def _teacher_compute(keys: set[TeacherKey], *, stored: dict | None = None, changed=frozenset()) -> Computed:
+    """Teacher weeks of the keys. When only marks changed, a stored week keeps its homework and message counts."""
+    kept = {key: row for key, row in (stored or {}).items() if changed == {MARKS}}
     teacher_ids = {teacher_id for teacher_id, _ in keys}
     weeks = {week for _, week in keys}
     first, last = min(weeks), max(weeks) + datetime.timedelta(days=6)
@@ -776,26 +854,11 @@ def _teacher_compute(keys: set[TeacherKey]) -> Computed:
         lessons[key] += row["lessons"]
         statuses = [status for status in AttendanceStatus for _ in range(row[f"marks_{status}"])]
         counts[key] += attendance_counts(statuses, _rules(teachers[row["teacher_id"]]))
-    homework = Counter()
-    for row in (
-        Homework.objects.filter(teacher_id__in=teacher_ids, assigned_date__range=(first, last))
-        .values("teacher_id", "assigned_date")
-        .annotate(n=Count("id"))
-    ):
-        homework[row["teacher_id"], week_start(row["assigned_date"])] += row["n"]
-
-    # Messages are dated in the teacher's school time zone: read a day either side, then place each.
-    teacher_of_user = {row["user_id"]: row for row in teachers.values()}
-    margin = datetime.timedelta(days=1)
-    messages = Counter()
-    for sender_id, sent_at in Communication.objects.filter(
-        sender_id__in=teacher_of_user,
-        sent_at__gte=datetime.datetime.combine(first, datetime.time(0), tzinfo=datetime.UTC) - margin,
-        sent_at__lt=datetime.datetime.combine(last, datetime.time(0), tzinfo=datetime.UTC) + 2 * margin,
-    ).values_list("sender_id", "sent_at"):
-        teacher = teacher_of_user[sender_id]
-        local_day = sent_at.astimezone(zoneinfo.ZoneInfo(teacher["school__timezone"])).date()
-        messages[teacher["id"], week_start(local_day)] += 1
+    homework, messages = Counter(), Counter()
+    if any(key not in kept for key in keys):
+        _teacher_homework_and_messages(teachers, (first, last), homework, messages)
+    for key, row in kept.items():
+        homework[key], messages[key] = row["homeworks_assigned"], row["parent_communications"]
 
     computed = {}
     for key in keys:
@@ -817,10 +880,37 @@ def _teacher_compute(keys: set[TeacherKey]) -> Computed:
     return computed
 
 
+def _teacher_homework_and_messages(teachers: dict[int, dict], period, homework: Counter, messages: Counter) -> None:
+    """Add the homework set and the messages sent per (teacher, week) in the period to the counters."""
+    first, last = period
+    for row in (
+        Homework.objects.filter(teacher_id__in=teachers, assigned_date__range=(first, last))
+        .values("teacher_id", "assigned_date")
+        .annotate(n=Count("id"))
+    ):
+        homework[row["teacher_id"], week_start(row["assigned_date"])] += row["n"]
+
+    # Messages are dated in the teacher's school time zone: read a day either side, then place each.
+    teacher_of_user = {row["user_id"]: row for row in teachers.values()}
+    margin = datetime.timedelta(days=1)
+    for sender_id, sent_at in (
+        Communication.objects.filter(
+            sender_id__in=teacher_of_user,
+            sent_at__gte=datetime.datetime.combine(first, datetime.time(0), tzinfo=datetime.UTC) - margin,
+            sent_at__lt=datetime.datetime.combine(last, datetime.time(0), tzinfo=datetime.UTC) + 2 * margin,
+        )
+        .order_by()
+        .values_list("sender_id", "sent_at")
+    ):
+        teacher = teacher_of_user[sender_id]
+        local_day = sent_at.astimezone(zoneinfo.ZoneInfo(teacher["school__timezone"])).date()
+        messages[teacher["id"], week_start(local_day)] += 1
+
+
 # --- rollups: StudentTermAttendance and SchoolDailySummary --------------------------------------
 
 
-def _term_attendance_compute(keys: set[tuple[int, int]], lookups: _Lookups | None = None) -> Computed:
+def _term_attendance_compute(keys: set[tuple[int, int]], *, lookups: _Lookups | None = None, **_) -> Computed:
     terms = (lookups or _Lookups()).terms({term_id for _, term_id in keys})
     if not terms:
         return {}
@@ -867,7 +957,14 @@ def _cents(value) -> Decimal:
     return Decimal(int(value or 0)).scaleb(-2)
 
 
-def _school_day_compute(keys: set[tuple[int, datetime.date]]) -> Computed:
+_SCHOOL_DAY_MONEY = ("amount_invoiced", "payments_received", "payments_count")
+
+
+def _school_day_compute(
+    keys: set[tuple[int, datetime.date]], *, stored: dict | None = None, changed=frozenset()
+) -> Computed:
+    """School days of the keys. When only marks changed, a stored day keeps its money figures."""
+    kept = {key: row for key, row in (stored or {}).items() if changed == {MARKS}}
     school_ids = {school_id for school_id, _ in keys}
     dates = {day for _, day in keys}
     present = [AttendanceStatus.PRESENT, AttendanceStatus.LATE]
@@ -891,6 +988,23 @@ def _school_day_compute(keys: set[tuple[int, datetime.date]]) -> Computed:
         day = values[row.pop("school_id"), row.pop("date")]
         day.update({name.removesuffix("_sum"): value for name, value in row.items()})
 
+    if any(key not in kept for key in keys):
+        _school_day_money(keys, values)
+    for key, row in kept.items():
+        values[key].update({name: row[name] for name in _SCHOOL_DAY_MONEY})
+
+    return {
+        key: (key[0], day)
+        for key, day in values.items()
+        if key in keys
+        and (day["students_marked"] or day["homework_due"] or day["amount_invoiced"] or day["payments_count"])
+    }
+
+
+def _school_day_money(keys: set[tuple[int, datetime.date]], values: dict) -> None:
+    """Set the money figures of the keys' days in ``values``: invoiced, received, payments."""
+    school_ids = {school_id for school_id, _ in keys}
+    dates = {day for _, day in keys}
     # Money is summed exactly: in whole cents by the database (SQLite has no decimal type), or in Python.
     for row in (
         FeeInvoice.objects.filter(_in_filter("issued_on", dates), student__school_id__in=school_ids)
@@ -913,13 +1027,6 @@ def _school_day_compute(keys: set[tuple[int, datetime.date]]) -> Computed:
         if key in keys:
             values[key]["payments_received"] += amount
             values[key]["payments_count"] += 1
-
-    return {
-        key: (key[0], day)
-        for key, day in values.items()
-        if key in keys
-        and (day["students_marked"] or day["homework_due"] or day["amount_invoiced"] or day["payments_count"])
-    }
 
 
 # --- teacher inputs ------------------------------------------------------------------------------
