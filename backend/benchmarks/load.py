@@ -2,7 +2,7 @@
 
 Standard library only. ``concurrency`` threads, each with one keep-alive HTTP connection to 127.0.0.1, share a
 budget of ``count`` requests and stop early after ``seconds``. Prints one JSON object: the latencies in seconds
-(successful requests), the error count, and the elapsed wall time.
+(successful requests), the size of the largest response body in bytes, the error count, and the elapsed wall time.
 """
 
 import argparse
@@ -16,6 +16,7 @@ HOST = "127.0.0.1"
 
 def run(*, port: int, path: str, token: str, count: int, seconds: float, concurrency: int = 4) -> dict:
     latencies: list[float] = []
+    sizes: list[int] = [0]
     errors: list[str] = []
     lock = threading.Lock()
     remaining = [count]
@@ -33,7 +34,7 @@ def run(*, port: int, path: str, token: str, count: int, seconds: float, concurr
             try:
                 connection.request("GET", path, headers=headers)
                 response = connection.getresponse()
-                response.read()
+                body = response.read()
                 status = response.status
             except (OSError, http.client.HTTPException) as error:
                 connection.close()
@@ -43,6 +44,7 @@ def run(*, port: int, path: str, token: str, count: int, seconds: float, concurr
             with lock:
                 if status == 200:
                     latencies.append(elapsed)
+                    sizes.append(len(body))
                 else:
                     errors.append(str(status))
         connection.close()
@@ -55,6 +57,7 @@ def run(*, port: int, path: str, token: str, count: int, seconds: float, concurr
         thread.join()
     return {
         "latencies": latencies,
+        "bytes": max(sizes),
         "errors": errors[:5],
         "error_count": len(errors),
         "wall": time.perf_counter() - started,

@@ -4,9 +4,11 @@ Served only by ``manage.py bench`` (``DJANGO_ROOT_URLCONF=benchmarks.urls``), ne
 """
 
 import datetime
+import json
 
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -54,13 +56,34 @@ FLOOR_PAYLOAD = {
 }
 
 
+MAX_FLOOR_SIZE = 1_000_000
+_floor_payloads: dict[int, dict] = {}
+
+
+def floor_payload(size: int) -> dict:
+    """A constant payload of about ``size`` bytes of JSON: the school-health one, with more weekly rows."""
+    if size not in _floor_payloads:
+        payload = {**FLOOR_PAYLOAD, "weekly": list(FLOOR_PAYLOAD["weekly"])}
+        row = FLOOR_PAYLOAD["weekly"][0]
+        row_bytes = len(json.dumps(row, separators=(",", ":"))) + 1  # compact, as the JSON renderer writes
+        missing = size - len(json.dumps(FLOOR_PAYLOAD, separators=(",", ":")))
+        payload["weekly"] += [row] * max(0, missing // row_bytes)
+        _floor_payloads[size] = payload
+    return _floor_payloads[size]
+
+
 class FloorApi(APIView):
-    """The cost of the stack alone: same authentication and permission as school health, no database read."""
+    """The cost of the stack alone: same authentication and permission as school health, no database read,
+    a constant payload (``?size=`` bytes, by default the size of a school-health response of one term)."""
 
     permission_classes = [IsAdminOrOperator]
 
     def get(self, request):
-        return Response(FLOOR_PAYLOAD)
+        try:
+            size = min(max(int(request.query_params.get("size", 0)), 0), MAX_FLOOR_SIZE)
+        except ValueError:
+            raise ValidationError({"size": "A whole number of bytes."}) from None
+        return Response(floor_payload(size))
 
 
 class SchoolHealthReferenceApi(APIView):

@@ -29,6 +29,7 @@ from attendance.services import lesson_create, roll_call_record
 from communication.models import Communication
 from communication.services import communication_create
 from core.models import User
+from core.services import database_statistics_refresh
 from finance.models import FeeInvoice, Payment
 from finance.services import payment_create
 from homework.models import Grade, Homework, HomeworkSubmission
@@ -596,10 +597,13 @@ class BulkWriter(SchoolWriter):
             if done == total or done % 1000 == 0:
                 say(f"  summaries of {label}: {done}/{total}")
 
+        say("  refreshing the database's statistics (ANALYZE) after the bulk load")
+        database_statistics_refresh()
         say(f"  rebuilding the summaries of {self.school.name} set-based")
         result = analytics_rebuild(
             school_id=self.school.pk, batch_size=self.rebuild_batch_size, progress=rebuild_progress
         )
+        database_statistics_refresh()
         say(f"  {result.changed} summary rows written")
 
 

@@ -1,13 +1,16 @@
-"""The benchmark's pure pieces: percentiles, and the on-the-fly reference equal to the summary endpoint."""
+"""The benchmark's pieces: percentiles, the floor's payload, and the on-the-fly reference equal to the summary."""
 
 import datetime
+import json
 
 import pytest
 import time_machine
+from rest_framework.test import APIClient
 
 from analytics.selectors import school_health
 from benchmarks.reference import school_health_reference
 from benchmarks.service import percentile, ratio
+from benchmarks.urls import FLOOR_PAYLOAD, floor_payload
 from simulation.services import schools_simulate
 
 START = datetime.date(2026, 9, 7)
@@ -24,6 +27,27 @@ def test_ratio_of_missing_figures_is_none():
     assert ratio(None, 2.0) is None
     assert ratio(1.0, 0) is None
     assert ratio(3.0, 2.0) == 1.5
+
+
+def test_floor_payload_has_about_the_size_asked_for():
+    assert floor_payload(0) == FLOOR_PAYLOAD
+    row = len(json.dumps(FLOOR_PAYLOAD["weekly"][0], separators=(",", ":"))) + 1
+    for size in (5_000, 17_000, 60_000):
+        assert size - row <= len(json.dumps(floor_payload(size), separators=(",", ":"))) <= size + row
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("benchmarks.urls")
+def test_floor_endpoint_checks_its_size_and_its_caller(school_admin):
+    client = APIClient()
+    assert client.get("/bench/floor/").status_code == 401
+    client.force_authenticate(school_admin.user)
+    response = client.get("/bench/floor/?size=9000")
+    assert response.status_code == 200
+    assert abs(len(response.content) - 9000) < 200
+    response = client.get("/bench/floor/?size=many")
+    assert response.status_code == 400
+    assert "size" in response.json()
 
 
 @pytest.mark.django_db(transaction=True)
