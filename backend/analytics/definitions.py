@@ -39,6 +39,9 @@ def percentage(part: int | Fraction, whole: int | Fraction) -> Decimal | None:
     """part / whole x 100 to 2 places, or None when whole is 0."""
     if not whole:
         return None
+    if type(part) is int and type(whole) is int and part >= 0 and whole > 0:
+        # Whole numbers (counts), in integer arithmetic: floor(part * 10000 / whole + 1/2) cents, exactly.
+        return Decimal((20000 * part + whole) // (2 * whole)).scaleb(-2)
     return round_half_up(Fraction(part) * 100 / Fraction(whole))
 
 

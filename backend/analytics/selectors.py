@@ -5,12 +5,11 @@ number of summary rows (a student's days, a school's days, a school's teachers f
 """
 
 import datetime
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, F, Q
+from django.db.models import Case, Count, F, Q, When
 from django.utils import timezone
 
 from analytics.definitions import mean_percentage, percentage, week_start
@@ -224,7 +223,9 @@ def teacher_performance(*, teacher: Teacher, weeks: list[datetime.date]) -> dict
     """The teacher's weekly metrics with the school's median of each beside it (no other teacher's figures)."""
     rows = TeacherPerformanceMetric.objects.filter(school_id=teacher.school_id, week_start__in=weeks)
     by_week = defaultdict(dict)
-    for row in rows.values("teacher_id", "week_start", "updated_at", *TEACHER_METRICS):
+    # Other teachers' rows only feed the medians: their timestamps are not read.
+    own_updated_at = Case(When(teacher_id=teacher.pk, then="updated_at"))
+    for row in rows.values("teacher_id", "week_start", *TEACHER_METRICS, own_updated_at=own_updated_at):
         by_week[row["week_start"]][row["teacher_id"]] = row
     teachers = Teacher.objects.filter(school_id=teacher.school_id).count()
     result = []
@@ -232,7 +233,7 @@ def teacher_performance(*, teacher: Teacher, weeks: list[datetime.date]) -> dict
     for week in weeks:
         rows_of_week = by_week.get(week, {})
         own = rows_of_week.get(teacher.pk)
-        as_of = _newest(as_of, own["updated_at"] if own else None)
+        as_of = _newest(as_of, own["own_updated_at"] if own else None)
         result.append(
             {
                 "week_start": week,
@@ -253,12 +254,14 @@ def _empty_metric(name: str):
 
 def _median(rows: Iterable[dict], name: str, teachers: int):
     """Median over the school's teachers: a teacher without a row that week counts 0 (rates: left out)."""
-    values = [row[name] for row in rows if row[name] is not None]
+    values = sorted(row[name] for row in rows if row[name] is not None)
     if name != "average_student_attendance":
-        values += [0] * (teachers - len(values))
+        values = [0] * (teachers - len(values)) + values
     if not values:
         return None
-    median = statistics.median(Decimal(value) for value in values)
+    middle = len(values) // 2
+    # Exact: only the middle value(s) become decimals (counts are whole, rates have two places).
+    median = Decimal(values[middle]) if len(values) % 2 else (Decimal(values[middle - 1]) + values[middle]) / 2
     # The median of two rates can have a third decimal: rounded half-up like every percentage.
     return median.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if name == "average_student_attendance" else median
 

@@ -1,0 +1,40 @@
+"""Percentages and medians: exact, rounded half-up to two places (worked by hand, and against plain fractions)."""
+
+from decimal import Decimal
+from fractions import Fraction
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from analytics.definitions import percentage
+from analytics.selectors import _median
+
+
+def test_percentages_by_hand():
+    assert percentage(1, 3) == Decimal("33.33")
+    assert percentage(2, 3) == Decimal("66.67")
+    assert percentage(1, 8) == Decimal("12.50")
+    assert percentage(1, 800) == Decimal("0.13")  # 0.125 rounds half up
+    assert percentage(1, 1600) == Decimal("0.06")  # 0.0625
+    assert percentage(0, 7) == Decimal("0.00")
+    assert percentage(7, 7) == Decimal("100.00")
+    assert percentage(3, 0) is None
+    assert percentage(Decimal("10.50"), Decimal("42.00")) == Decimal("25.00")  # money: the exact path
+
+
+@given(st.integers(0, 10**9), st.integers(1, 10**9))
+def test_whole_number_percentages_equal_the_fraction_rounding(part, whole):
+    exact = Fraction(part * 100, whole)
+    cents = int(exact * 100 + Fraction(1, 2))  # floor, as both are non-negative
+    assert percentage(part, whole) == Decimal(cents) / 100
+
+
+def test_medians_by_hand():
+    rows = [{"n": 3}, {"n": 1}, {"n": 4}]
+    assert _median(rows, "n", teachers=3) == Decimal("3")
+    assert _median(rows, "n", teachers=4) == Decimal("2")  # a teacher without a row counts 0: 0 1 3 4
+    assert _median(rows[:2], "n", teachers=2) == Decimal("2")
+    assert _median([{"n": 1}, {"n": 2}], "n", teachers=2) == Decimal("1.5")
+    rates = [{"average_student_attendance": Decimal("90.01")}, {"average_student_attendance": Decimal("90.02")}]
+    assert _median(rates, "average_student_attendance", teachers=5) == Decimal("90.02")  # 90.015 half up
+    assert _median([{"average_student_attendance": None}], "average_student_attendance", teachers=1) is None
