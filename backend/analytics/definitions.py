@@ -47,10 +47,16 @@ def percentage(part: int | Fraction, whole: int | Fraction) -> Decimal | None:
 
 def mean_percentage(scores: Iterable[tuple[Decimal, Decimal]]) -> Decimal | None:
     """Mean of score / max_score x 100 over (score, max_score) pairs, to 2 places; None if empty."""
-    ratios = [Fraction(score) / Fraction(maximum) for score, maximum in scores]
-    if not ratios:
+    # Scores out of the same maximum are added as decimals first (exact): few fractions to add.
+    totals: dict[Decimal, Decimal] = {}
+    count = 0
+    for score, maximum in scores:
+        totals[maximum] = totals.get(maximum, 0) + score
+        count += 1
+    if not count:
         return None
-    return round_half_up(sum(ratios) * 100 / len(ratios))
+    ratios = sum(Fraction(total) / Fraction(maximum) for maximum, total in totals.items())
+    return round_half_up(ratios * 100 / count)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analytics.definitions import percentage
+from analytics.definitions import mean_percentage, percentage
 from analytics.selectors import _median
 
 
@@ -38,3 +38,29 @@ def test_medians_by_hand():
     rates = [{"average_student_attendance": Decimal("90.01")}, {"average_student_attendance": Decimal("90.02")}]
     assert _median(rates, "average_student_attendance", teachers=5) == Decimal("90.02")  # 90.015 half up
     assert _median([{"average_student_attendance": None}], "average_student_attendance", teachers=1) is None
+
+
+def test_mean_percentages_by_hand():
+    assert mean_percentage([]) is None
+    # 15/20 = 75%, 5/10 = 50%, 7/20 = 35%: mean 53.333... -> 53.33
+    assert mean_percentage(
+        [(Decimal("15"), Decimal("20")), (Decimal("5"), Decimal("10")), (Decimal("7"), Decimal("20"))]
+    ) == Decimal("53.33")
+    # 1/3 and 1/6: 33.333...% and 16.666...%, mean exactly 25
+    assert mean_percentage([(Decimal("1"), Decimal("3")), (Decimal("1"), Decimal("6"))]) == Decimal("25.00")
+    assert mean_percentage([(Decimal("0.5"), Decimal("8"))]) == Decimal("6.25")
+
+
+scores = st.lists(
+    st.tuples(st.integers(0, 10_000), st.integers(1, 10_000)).map(lambda pair: (min(pair), pair[1])), max_size=30
+)
+
+
+@given(scores)
+def test_mean_percentages_equal_the_plain_mean_of_fractions(pairs):
+    as_decimals = [(Decimal(score) / 100, Decimal(maximum) / 100) for score, maximum in pairs]
+    if not pairs:
+        assert mean_percentage(as_decimals) is None
+        return
+    mean = sum(Fraction(score, maximum) for score, maximum in pairs) * 100 / len(pairs)
+    assert mean_percentage(as_decimals) == Decimal(int(mean * 100 + Fraction(1, 2))) / 100
