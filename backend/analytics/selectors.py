@@ -8,8 +8,10 @@ import datetime
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from django.db.models import Case, Count, F, Q, When
+from django.db import connection
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from analytics.definitions import mean_percentage, percentage, week_start
@@ -221,24 +223,24 @@ TEACHER_METRICS = ("classes_taught", "homeworks_assigned", "parent_communication
 
 def teacher_performance(*, teacher: Teacher, weeks: list[datetime.date]) -> dict:
     """The teacher's weekly metrics with the school's median of each beside it (no other teacher's figures)."""
-    rows = TeacherPerformanceMetric.objects.filter(school_id=teacher.school_id, week_start__in=weeks)
-    by_week = defaultdict(dict)
-    # Other teachers' rows only feed the medians: their timestamps are not read.
-    own_updated_at = Case(When(teacher_id=teacher.pk, then="updated_at"))
-    for row in rows.values("teacher_id", "week_start", *TEACHER_METRICS, own_updated_at=own_updated_at):
-        by_week[row["week_start"]][row["teacher_id"]] = row
+    own = {
+        row["week_start"]: row
+        for row in TeacherPerformanceMetric.objects.filter(teacher=teacher, week_start__in=weeks).values(
+            "week_start", "updated_at", *TEACHER_METRICS
+        )
+    }
     teachers = Teacher.objects.filter(school_id=teacher.school_id).count()
+    medians = school_medians(school_id=teacher.school_id, weeks=weeks, teachers=teachers)
     result = []
     as_of = None
     for week in weeks:
-        rows_of_week = by_week.get(week, {})
-        own = rows_of_week.get(teacher.pk)
-        as_of = _newest(as_of, own["own_updated_at"] if own else None)
+        row = own.get(week)
+        as_of = _newest(as_of, row["updated_at"] if row else None)
         result.append(
             {
                 "week_start": week,
-                **{name: own[name] if own else _empty_metric(name) for name in TEACHER_METRICS},
-                "school_median": {name: _median(rows_of_week.values(), name, teachers) for name in TEACHER_METRICS},
+                **{name: row[name] if row else _empty_metric(name) for name in TEACHER_METRICS},
+                "school_median": {name: medians[week, name] for name in TEACHER_METRICS},
             }
         )
     return {
@@ -252,18 +254,68 @@ def _empty_metric(name: str):
     return None if name == "average_student_attendance" else 0
 
 
-def _median(rows: Iterable[dict], name: str, teachers: int):
-    """Median over the school's teachers: a teacher without a row that week counts 0 (rates: left out)."""
-    values = sorted(row[name] for row in rows if row[name] is not None)
-    if name != "average_student_attendance":
-        values = [0] * (teachers - len(values)) + values
-    if not values:
+RATE_METRICS = {"average_student_attendance"}
+
+
+def school_medians(*, school_id: int, weeks: list[datetime.date], teachers: int) -> dict[tuple, Decimal | None]:
+    """(week, metric) -> the median over the school's teachers; a teacher without a row that week counts 0
+    (rates: only teachers with a rate count).
+
+    The database ranks each week's values and returns only the one or two middle ones, so the cost in
+    Python does not grow with the number of teachers.
+    """
+    table = connection.ops.quote_name(TeacherPerformanceMetric._meta.db_table)
+    weeks = sorted(set(weeks))
+    if not weeks:
+        return {}
+    in_weeks = ", ".join(["%s"] * len(weeks))
+    parts, params = [], []
+    for name in TEACHER_METRICS:
+        column = connection.ops.quote_name(name)
+        # Counts: the list is padded in front with zeros (teachers without a row) to the teacher count.
+        total = "n" if name in RATE_METRICS else "CASE WHEN n > %s THEN n ELSE %s END"
+        # Table and column names come from the model; every value is a parameter.
+        parts.append(
+            f"SELECT week_start, '{name}' AS metric, value, rn, n FROM ("  # noqa: S608
+            f"SELECT week_start, value, rn, n, {total} AS total FROM ("
+            f"SELECT week_start, {column} AS value, "
+            f"ROW_NUMBER() OVER (PARTITION BY week_start ORDER BY {column}) AS rn, "
+            f"COUNT(*) OVER (PARTITION BY week_start) AS n "
+            f"FROM {table} WHERE school_id = %s AND week_start IN ({in_weeks}) AND {column} IS NOT NULL"
+            f") ranked) sized WHERE rn IN ((total - 1) / 2 - (total - n) + 1, total / 2 - (total - n) + 1)"
+        )
+        params += ([] if name in RATE_METRICS else [teachers, teachers]) + [school_id, *weeks]
+    picked = defaultdict(dict)  # (week, metric) -> {rank: value}
+    sizes = {}
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        for week, name, value, rank, size in cursor.fetchall():
+            week = week if isinstance(week, datetime.date) else datetime.date.fromisoformat(week)
+            picked[week, name][rank] = value
+            sizes[week, name] = size
+    return {
+        (week, name): _median(
+            picked.get((week, name), {}), sizes.get((week, name), 0), None if name in RATE_METRICS else teachers
+        )
+        for week in weeks
+        for name in TEACHER_METRICS
+    }
+
+
+def _median(picked: dict[int, Any], size: int, length: int | None):
+    """The median of ``size`` ranked values (``picked``: rank -> value of the middle ones), padded in front
+    with zeros to ``length`` values when a length is given (None: no padding; a rate, rounded half-up)."""
+    total = size if length is None else max(length, size)
+    if not total:
         return None
-    middle = len(values) // 2
-    # Exact: only the middle value(s) become decimals (counts are whole, rates have two places).
-    median = Decimal(values[middle]) if len(values) % 2 else (Decimal(values[middle - 1]) + values[middle]) / 2
+    zeros = total - size
+
+    def at(index: int) -> Decimal:
+        return Decimal(0) if index < zeros else Decimal(str(picked[index - zeros + 1]))
+
+    median = at(total // 2) if total % 2 else (at(total // 2 - 1) + at(total // 2)) / 2
     # The median of two rates can have a third decimal: rounded half-up like every percentage.
-    return median.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if name == "average_student_attendance" else median
+    return median.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if length is None else median
 
 
 def teacher_weeks(*, teacher: Teacher, count: int = 8, date_from=None, date_to=None) -> list[datetime.date]:

@@ -1,4 +1,4 @@
-"""Percentages and medians: exact, rounded half-up to two places (worked by hand, and against plain fractions)."""
+"""Percentages: exact, rounded half-up to two places (worked by hand, and against plain fractions)."""
 
 from decimal import Decimal
 from fractions import Fraction
@@ -7,7 +7,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analytics.definitions import mean_percentage, percentage
-from analytics.selectors import _median
 
 
 def test_percentages_by_hand():
@@ -27,17 +26,6 @@ def test_whole_number_percentages_equal_the_fraction_rounding(part, whole):
     exact = Fraction(part * 100, whole)
     cents = int(exact * 100 + Fraction(1, 2))  # floor, as both are non-negative
     assert percentage(part, whole) == Decimal(cents) / 100
-
-
-def test_medians_by_hand():
-    rows = [{"n": 3}, {"n": 1}, {"n": 4}]
-    assert _median(rows, "n", teachers=3) == Decimal("3")
-    assert _median(rows, "n", teachers=4) == Decimal("2")  # a teacher without a row counts 0: 0 1 3 4
-    assert _median(rows[:2], "n", teachers=2) == Decimal("2")
-    assert _median([{"n": 1}, {"n": 2}], "n", teachers=2) == Decimal("1.5")
-    rates = [{"average_student_attendance": Decimal("90.01")}, {"average_student_attendance": Decimal("90.02")}]
-    assert _median(rates, "average_student_attendance", teachers=5) == Decimal("90.02")  # 90.015 half up
-    assert _median([{"average_student_attendance": None}], "average_student_attendance", teachers=1) is None
 
 
 def test_mean_percentages_by_hand():

@@ -1,0 +1,86 @@
+"""The school's median of each teacher metric, picked in the database, equals a plain median.
+
+Counts: a teacher without a row that week counts 0. Rates: only teachers with a rate count; the median of
+two rates is rounded half-up to two places.
+"""
+
+import datetime
+import statistics
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analytics.models import TeacherPerformanceMetric
+from analytics.selectors import TEACHER_METRICS, school_medians
+from tests.factories import SchoolFactory, TeacherFactory
+
+pytestmark = pytest.mark.django_db
+
+WEEK = datetime.date(2026, 9, 14)
+NEXT = WEEK + datetime.timedelta(weeks=1)
+
+
+def store(teachers, week, rows):
+    TeacherPerformanceMetric.objects.bulk_create(
+        TeacherPerformanceMetric(teacher=teacher, school_id=teacher.school_id, week_start=week, **row)
+        for teacher, row in zip(teachers, rows, strict=False)
+    )
+
+
+def test_medians_by_hand():
+    school = SchoolFactory()
+    teachers = TeacherFactory.create_batch(4, school=school)
+    rates = [Decimal("90.01"), Decimal("90.02"), None]
+    store(
+        teachers,
+        WEEK,
+        [
+            {"classes_taught": c, "homeworks_assigned": h, "parent_communications": 0, "average_student_attendance": r}
+            for c, h, r in zip((3, 1, 4), (2, 2, 5), rates, strict=True)
+        ],
+    )
+    medians = school_medians(school_id=school.pk, weeks=[WEEK, NEXT], teachers=4)
+    assert medians[WEEK, "classes_taught"] == Decimal("2")  # 0 1 3 4: the fourth teacher has no row
+    assert medians[WEEK, "homeworks_assigned"] == Decimal("2")  # 0 2 2 5
+    assert medians[WEEK, "parent_communications"] == Decimal("0")
+    assert medians[WEEK, "average_student_attendance"] == Decimal("90.02")  # (90.01 + 90.02) / 2 = 90.015
+    assert medians[NEXT, "classes_taught"] == Decimal("0")  # nobody has a row: four zeros
+    assert medians[NEXT, "average_student_attendance"] is None
+
+
+def plain_median(values, name, teachers):
+    if name == "average_student_attendance":
+        values = [value for value in values if value is not None]
+        if not values:
+            return None
+        return Decimal(statistics.median(values)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    values = list(values) + [0] * (teachers - len(values))
+    return Decimal(statistics.median(values)) if values else None
+
+
+metric_rows = st.lists(
+    st.tuples(
+        st.integers(0, 30),
+        st.integers(0, 5),
+        st.integers(0, 9),
+        st.none() | st.integers(0, 10000).map(lambda cents: Decimal(cents) / 100),
+    ),
+    max_size=9,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=metric_rows, second=metric_rows, extra=st.integers(0, 3))
+def test_medians_equal_a_plain_median(first, second, extra):
+    TeacherPerformanceMetric.objects.all().delete()
+    school = SchoolFactory()
+    teachers = TeacherFactory.create_batch(max(len(first), len(second)) + extra, school=school)
+    for week, rows in ((WEEK, first), (NEXT, second)):
+        store(teachers, week, [dict(zip(TEACHER_METRICS, row, strict=True)) for row in rows])
+    medians = school_medians(school_id=school.pk, weeks=[WEEK, NEXT], teachers=len(teachers))
+    for week, rows in ((WEEK, first), (NEXT, second)):
+        for position, name in enumerate(TEACHER_METRICS):
+            values = [row[position] for row in rows]
+            assert medians[week, name] == plain_median(values, name, len(teachers)), (week, name, values)
