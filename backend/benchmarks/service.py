@@ -219,27 +219,28 @@ def floor_name(endpoint: str) -> str:
 def reads_measure(*, benches: list[BenchSchool], trials: int, count: int, seconds: float, say: Say) -> dict:
     """{(label, endpoint): {p50, p95, rps, bytes}}, each the median over ``trials`` trials.
 
-    Each analytics endpoint is followed by its floor: the constant endpoint returning as many bytes.
+    Each analytics endpoint has its floor: the constant endpoint returning as many bytes. The trials are
+    interleaved (trial 1 of every path at S and 4S, then trial 2...), so a machine that slows down or
+    speeds up during the run shifts every figure alike instead of the ones measured last.
     """
     port = _free_port()
     say(f"Starting gunicorn (2 workers) on 127.0.0.1:{port}")
     server = _server_start(port)
-    figures = {}
-
-    def measure(label: str, name: str, path: str, token: str) -> dict:
-        load_run(port=port, path=path, token=token, count=8, seconds=seconds)  # warm-up
-        runs = [load_run(port=port, path=path, token=token, count=count, seconds=seconds) for _ in range(trials)]
-        figures[label, name] = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
-        say(f"  {label:>2} {name}: p50 {figures[label, name]['p50']:.1f} ms, {figures[label, name]['bytes']} bytes")
-        return figures[label, name]
-
     try:
+        paths = {}  # (label, name) -> (path, token)
         for bench in benches:
             for name, (path, token) in read_paths(bench).items():
-                measured = measure(bench.label, name, path, token)
+                paths[bench.label, name] = (path, token)
+                size = load_run(port=port, path=path, token=token, count=8, seconds=seconds)["bytes"]  # warm-up
                 if name in ENDPOINTS:
-                    floor = f"/bench/floor/?size={int(measured['bytes'])}"
-                    measure(bench.label, floor_name(name), floor, bench.admin_token)
+                    floor = (f"/bench/floor/?size={int(size)}", bench.admin_token)
+                    paths[bench.label, floor_name(name)] = floor
+                    load_run(port=port, path=floor[0], token=floor[1], count=8, seconds=seconds)
+        runs = {key: [] for key in paths}
+        for trial in range(1, trials + 1):
+            say(f"  trial {trial} of {trials}")
+            for key, (path, token) in paths.items():
+                runs[key].append(load_run(port=port, path=path, token=token, count=count, seconds=seconds))
     finally:
         server.terminate()
         try:
@@ -247,6 +248,10 @@ def reads_measure(*, benches: list[BenchSchool], trials: int, count: int, second
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+    figures = {}
+    for (label, name), measured in runs.items():
+        figures[label, name] = {key: statistics.median(run[key] for run in measured) for key in measured[0]}
+        say(f"  {label:>2} {name}: p50 {figures[label, name]['p50']:.1f} ms, {figures[label, name]['bytes']:.0f} bytes")
     return figures
 
 
@@ -414,7 +419,7 @@ def bench_run(
             ">= 10x" if at_4s else "(target at 4S)",
             value >= 10 if at_4s else None,
         )
-    for name in (*endpoints, "on-the-fly school-health"):
+    for name in (*endpoints, *map(floor_name, endpoints), "on-the-fly school-health"):
         value = ratio(reads["4S", name]["p50"], reads["S", name]["p50"])
         flat = name in endpoints
         result.add(
