@@ -220,8 +220,8 @@ def reads_measure(*, benches: list[BenchSchool], trials: int, count: int, second
     """{(label, endpoint): {p50, p95, rps, bytes}}, each the median over ``trials`` trials.
 
     Each analytics endpoint has its floor: the constant endpoint returning as many bytes. The trials are
-    interleaved (trial 1 of every path at S and 4S, then trial 2...), so a machine that slows down or
-    speeds up during the run shifts every figure alike instead of the ones measured last.
+    interleaved (trial 1 of every path, each at S and at 4S back to back, then trial 2...), so a machine
+    that slows down or speeds up during the run shifts every figure alike instead of the ones measured last.
     """
     port = _free_port()
     say(f"Starting gunicorn (2 workers) on 127.0.0.1:{port}")
@@ -236,10 +236,13 @@ def reads_measure(*, benches: list[BenchSchool], trials: int, count: int, second
                     floor = (f"/bench/floor/?size={int(size)}", bench.admin_token)
                     paths[bench.label, floor_name(name)] = floor
                     load_run(port=port, path=floor[0], token=floor[1], count=8, seconds=seconds)
-        runs = {key: [] for key in paths}
+        # Each path at S and then at 4S back to back; the slow on-the-fly reference last.
+        order = sorted(paths, key=lambda key: (key[1].startswith("on-the-fly"), key[1], key[0] != "S"))
+        runs = {key: [] for key in order}
         for trial in range(1, trials + 1):
             say(f"  trial {trial} of {trials}")
-            for key, (path, token) in paths.items():
+            for key in order:
+                path, token = paths[key]
                 runs[key].append(load_run(port=port, path=path, token=token, count=count, seconds=seconds))
     finally:
         server.terminate()
@@ -249,7 +252,7 @@ def reads_measure(*, benches: list[BenchSchool], trials: int, count: int, second
             server.kill()
             server.wait()
     figures = {}
-    for (label, name), measured in runs.items():
+    for (label, name), measured in sorted(runs.items(), key=lambda item: item[0][0] != "S"):
         figures[label, name] = {key: statistics.median(run[key] for run in measured) for key in measured[0]}
         say(f"  {label:>2} {name}: p50 {figures[label, name]['p50']:.1f} ms, {figures[label, name]['bytes']:.0f} bytes")
     return figures
