@@ -71,6 +71,17 @@ def _weeks(first: datetime.date, last: datetime.date) -> list[datetime.date]:
     return [monday + datetime.timedelta(weeks=n) for n in range((last - monday).days // 7 + 1)]
 
 
+# The daily figures the overview charts (attendance by week, homework totals).
+DAY_COUNTS = (
+    "lessons_marked",
+    "lessons_attended",
+    "lessons_counted",
+    "homework_due",
+    "homework_on_time",
+    "homework_late",
+)
+
+
 def student_overview(
     *,
     student: Student,
@@ -92,7 +103,9 @@ def student_overview(
     standing = StudentTermStanding.objects.filter(student=student, term=term).first() if term else None
 
     days = list(
-        StudentDailySummary.objects.filter(student=student, date__range=period).order_by("date")
+        StudentDailySummary.objects.filter(student=student, date__range=period)
+        .order_by("date")
+        .values("date", "updated_at", "behavior_score", *DAY_COUNTS)
         if None not in period
         else []
     )
@@ -137,7 +150,7 @@ def student_overview(
         "period": {"from": date_from, "to": date_to},
         "as_of": _newest(
             *(row.updated_at for row in performances),
-            *(row.updated_at for row in days),
+            *(day["updated_at"] for day in days),
             standing.updated_at if standing else None,
         ),
         "overall": {
@@ -174,7 +187,9 @@ def student_overview(
         "grades_weekly": _grades_weekly(grades),
         "attendance_weekly": _attendance_weekly(days),
         "homework": _homework_totals(days),
-        "behavior": [{"date": day.date, "score": day.behavior_score} for day in days if day.behavior_score is not None],
+        "behavior": [
+            {"date": day["date"], "score": day["behavior_score"]} for day in days if day["behavior_score"] is not None
+        ],
     }
 
 
@@ -190,25 +205,25 @@ def _grades_weekly(grades: list[dict]) -> list[dict]:
     ]
 
 
-def _attendance_weekly(days: Iterable[StudentDailySummary]) -> list[dict]:
+def _attendance_weekly(days: Iterable[dict]) -> list[dict]:
     totals = defaultdict(lambda: [0, 0])
     for day in days:
-        if day.lessons_marked:
-            week = totals[week_start(day.date)]
-            week[0] += day.lessons_attended
-            week[1] += day.lessons_counted
+        if day["lessons_marked"]:
+            week = totals[week_start(day["date"])]
+            week[0] += day["lessons_attended"]
+            week[1] += day["lessons_counted"]
     return [
         {"week_start": week, "attended": attended, "counted": counted, "rate": percentage(attended, counted)}
         for week, (attended, counted) in sorted(totals.items())
     ]
 
 
-def _homework_totals(days: Iterable[StudentDailySummary]) -> dict:
+def _homework_totals(days: Iterable[dict]) -> dict:
     due = on_time = late = 0
     for day in days:
-        due += day.homework_due
-        on_time += day.homework_on_time
-        late += day.homework_late
+        due += day["homework_due"]
+        on_time += day["homework_on_time"]
+        late += day["homework_late"]
     return {
         "due": due,
         "on_time": on_time,
