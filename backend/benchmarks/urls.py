@@ -61,14 +61,15 @@ _floor_payloads: dict[int, dict] = {}
 
 
 def floor_payload(size: int) -> dict:
-    """A constant payload of about ``size`` bytes of JSON: the school-health one, with more weekly rows."""
+    """A constant payload of about ``size`` bytes of JSON: the school-health one with as many weekly rows as
+    fit (``size`` 0: the one-term payload as it is)."""
+    if not size:
+        return FLOOR_PAYLOAD
     if size not in _floor_payloads:
-        payload = {**FLOOR_PAYLOAD, "weekly": list(FLOOR_PAYLOAD["weekly"])}
         row = FLOOR_PAYLOAD["weekly"][0]
         row_bytes = len(json.dumps(row, separators=(",", ":"))) + 1  # compact, as the JSON renderer writes
-        missing = size - len(json.dumps(FLOOR_PAYLOAD, separators=(",", ":")))
-        payload["weekly"] += [row] * max(0, missing // row_bytes)
-        _floor_payloads[size] = payload
+        empty = len(json.dumps({**FLOOR_PAYLOAD, "weekly": []}, separators=(",", ":")))
+        _floor_payloads[size] = {**FLOOR_PAYLOAD, "weekly": [row] * max(0, (size - empty + 1) // row_bytes)}
     return _floor_payloads[size]
 
 

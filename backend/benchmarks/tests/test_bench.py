@@ -32,7 +32,7 @@ def test_ratio_of_missing_figures_is_none():
 def test_floor_payload_has_about_the_size_asked_for():
     assert floor_payload(0) == FLOOR_PAYLOAD
     row = len(json.dumps(FLOOR_PAYLOAD["weekly"][0], separators=(",", ":"))) + 1
-    for size in (5_000, 17_000, 60_000):
+    for size in (1_000, 5_000, 17_000, 60_000):
         assert size - row <= len(json.dumps(floor_payload(size), separators=(",", ":"))) <= size + row
 
 
