@@ -18,11 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.apps import apps
+from django.core.cache import cache
 from django.db import connection
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.test.utils import CaptureQueriesContext
+from django.urls import resolve
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
+from rest_framework.test import APIRequestFactory
 
 from attendance.models import Attendance, AttendanceStatus, Lesson
 from attendance.services import roll_call_record
@@ -258,6 +261,55 @@ def reads_measure(*, benches: list[BenchSchool], trials: int, count: int, second
     return figures
 
 
+def requests_profile(*, benches: list[BenchSchool], sizes: dict, repeats: int) -> dict:
+    """{(label, name): {ms, db_ms, queries}}: each endpoint and its floor served in this process (the same
+    token authentication, no HTTP), median over ``repeats`` calls of the whole view with its response rendered,
+    and of the time its queries spent in the database driver's ``execute``; the rest is Python."""
+    factory = APIRequestFactory()
+    profile = {}
+    for bench in benches:
+        paths = {name: read_paths(bench)[name] for name in ENDPOINTS}
+        for name in ENDPOINTS:
+            size = int(sizes.get((bench.label, name), 0))
+            paths[floor_name(name)] = (f"/bench/floor/?size={size}", bench.admin_token)
+        for name, (path, token) in paths.items():
+            match = resolve(path.split("?")[0], urlconf="benchmarks.urls")
+            cache.clear()  # the throttle's counts: each path starts afresh, well under the rate
+            totals, database, count = [], [], 0
+            for _ in range(repeats + 1):  # the first call warms up
+                timer = _QueryTimer()
+                request = factory.get(path, HTTP_AUTHORIZATION=f"Token {token}")
+                with connection.execute_wrapper(timer):
+                    started = time.perf_counter()
+                    response = match.func(request, *match.args, **match.kwargs).render()
+                    totals.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{path}: status {response.status_code} in process")
+                database.append(timer.seconds * 1000)
+                count = timer.count
+            profile[bench.label, name] = {
+                "ms": statistics.median(totals[1:]),
+                "db_ms": statistics.median(database[1:]),
+                "queries": count,
+            }
+    return profile
+
+
+class _QueryTimer:
+    """A database execute wrapper adding up how many queries ran and how long ``execute`` took."""
+
+    def __init__(self):
+        self.count, self.seconds = 0, 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.count += 1
+
+
 # --- writes -----------------------------------------------------------------------------------------
 
 
@@ -427,6 +479,16 @@ def bench_run(
         flat = name in endpoints
         result.add(
             "growth", f"{name} 4S/S (p50)", f"{value:.2f}", "<= 1.3" if flat else "", value <= 1.3 if flat else None
+        )
+
+    say("Requests profiled in process")
+    sizes = {key: figures["bytes"] for key, figures in reads.items()}
+    profile = requests_profile(benches=benches, sizes=sizes, repeats=max(5, saves))
+    for (label, name), figures in profile.items():
+        result.add(
+            f"profile {label}",
+            f"{name}: whole view / in the database",
+            f"{figures['ms']:.1f} ms / {figures['db_ms']:.1f} ms ({figures['queries']} queries)",
         )
 
     say("Writes")

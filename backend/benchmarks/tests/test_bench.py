@@ -1,4 +1,5 @@
-"""The benchmark's pieces: percentiles, the floor's payload, and the on-the-fly reference equal to the summary."""
+"""The benchmark's pieces: percentiles, the floor's payload, the in-process profile, and the on-the-fly
+reference equal to the summary."""
 
 import datetime
 import json
@@ -9,7 +10,7 @@ from rest_framework.test import APIClient
 
 from analytics.selectors import school_health
 from benchmarks.reference import school_health_reference
-from benchmarks.service import percentile, ratio
+from benchmarks.service import ENDPOINTS, bench_school_ensure, floor_name, percentile, ratio, requests_profile
 from benchmarks.urls import FLOOR_PAYLOAD, floor_payload
 from simulation.services import schools_simulate
 
@@ -64,3 +65,15 @@ def test_reference_equals_summary_school_health():
     assert summary["weekly"]
     summary["as_of"] = None
     assert reference == summary
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_profile_serves_each_endpoint_and_its_floor_in_process():
+    with time_machine.travel(datetime.datetime(2026, 9, 9, 12, tzinfo=datetime.UTC), tick=False):
+        bench = bench_school_ensure(label="S", students=20, weeks=1, say=lambda message: None)
+        profile = requests_profile(benches=[bench], sizes={("S", "student-overview"): 5000}, repeats=2)
+    assert set(profile) == {("S", name) for name in ENDPOINTS} | {("S", floor_name(name)) for name in ENDPOINTS}
+    for (_, name), figures in profile.items():
+        # The floor: the token and the role; an endpoint reads summaries besides.
+        assert figures["queries"] == 2 if name.startswith("floor") else figures["queries"] > 2, (name, figures)
+        assert figures["ms"] > figures["db_ms"] > 0
