@@ -295,13 +295,11 @@ class _Lookups:
             self._terms[term_id] = (school_id, start, end)
 
 
-def rollup_keys(
-    *, daily_keys: set[DailyKey], lookups: _Lookups | None = None
-) -> tuple[set[tuple[int, int]], set[tuple[int, datetime.date]]]:
+def rollup_keys(*, daily_keys: set[DailyKey]) -> tuple[set[tuple[int, int]], set[tuple[int, datetime.date]]]:
     """The (student, term) and (school, date) rollup keys that the given daily keys feed."""
     if not daily_keys:
         return set(), set()
-    lookups = lookups or _Lookups()
+    lookups = _Lookups()
     students = lookups.students({student_id for student_id, _ in daily_keys})
     terms = lookups.school_terms({row["school_id"] for row in students.values()})
     student_terms, school_days = set(), set()
@@ -322,8 +320,7 @@ def keys_refresh(*, keys: Keys, dry_run: bool = False) -> RefreshResult:
     daily = keys.daily | daily_keys_discover(student_ids=keys.students) if keys.students else keys.daily
     term = keys.term | term_keys_discover(term_ids=keys.terms) if keys.terms else keys.term
     teacher = keys.teacher | teacher_keys_discover(teacher_ids=keys.teachers) if keys.teachers else keys.teacher
-    lookups = _Lookups()
-    student_terms, school_days = rollup_keys(daily_keys=daily, lookups=lookups)
+    student_terms, school_days = rollup_keys(daily_keys=daily)
     result += _refresh_together(
         daily=daily,
         term=term,
@@ -332,7 +329,6 @@ def keys_refresh(*, keys: Keys, dry_run: bool = False) -> RefreshResult:
         school_days=school_days | keys.school_days,
         term_all_subjects=keys.term_all_subjects,
         dry_run=dry_run,
-        lookups=lookups,
         changed=keys.changed,
     )
     return result
@@ -373,17 +369,15 @@ def analytics_rebuild(
         students = list(Student.objects.filter(school=school).order_by("id").values_list("id", flat=True))
         for done, batch in _batches(students, batch_size):
             with transaction.atomic():
-                lookups = _Lookups()
                 daily = daily_keys_discover(student_ids=batch, period=period)
                 student_terms = term_attendance_keys_discover(term_ids=term_ids, student_ids=batch)
-                rolled_up, _ = rollup_keys(daily_keys=daily, lookups=lookups)
+                rolled_up, _ = rollup_keys(daily_keys=daily)
                 student_terms |= {key for key in rolled_up if key[1] in term_ids}
                 result += _refresh_together(
                     daily=daily,
                     term=term_keys_discover(term_ids=term_ids, student_ids=batch),
                     student_terms=student_terms,
                     dry_run=dry_run,
-                    lookups=lookups,
                 )
             if progress:
                 progress(f"{school.name}: students", done, len(students))
@@ -455,7 +449,6 @@ def _refresh_together(
     school_days: set = frozenset(),
     term_all_subjects: set = frozenset(),
     dry_run: bool = False,
-    lookups: _Lookups | None = None,
     changed: frozenset | None = None,
 ) -> RefreshResult:
     """Lock every key at once, then recompute the daily rows, their rollups, the term rows and the weeks.
@@ -478,7 +471,9 @@ def _refresh_together(
             )
         if term_all_subjects:
             term = term | _subject_rows(term_all_subjects)
-        lookups = lookups or _Lookups()
+        # Read after the locks: a writer that held them (a student changing class, a school changing its
+        # rules) has committed, and its change is seen.
+        lookups = _Lookups()
         for table, table_keys, compute in (
             (DAILY, daily, partial(_daily_compute, lookups=lookups)),
             (TERM_ATTENDANCE, student_terms, partial(_term_attendance_compute, lookups=lookups)),

@@ -104,3 +104,33 @@ def test_a_kept_week_and_a_recomputed_week_are_each_counted_once(w):
     assert (first.classes_taught, first.homeworks_assigned, first.lessons_counted) == (1, 1, 0)
     assert (second.classes_taught, second.homeworks_assigned, second.lessons_counted) == (1, 1, 1)
     assert_summaries_exact()
+
+
+def test_figures_are_read_after_the_locks(w, monkeypatch):
+    """A writer holding the student's lock (here: moving the student to a class with no homework) has
+    committed by the time the locks are granted; the refresh must compute with the new class, not with the
+    one it read while working out which keys to lock."""
+    from analytics import services
+    from schools.models import Student
+    from tests.factories import ClassGroupFactory
+
+    other_class = ClassGroupFactory(school=w.school)
+    real_lock = services._lock
+    moved = []
+
+    def lock_granted_after_a_class_change(locks):
+        real_lock(locks)
+        if not moved:  # the other writer's whole change, with its own refresh, once
+            moved.append(True)
+            student = Student.objects.get(pk=w.student.pk)
+            student.class_group = other_class
+            student.save()
+
+    monkeypatch.setattr(services, "_lock", lock_granted_after_a_class_change)
+    submission = HomeworkSubmission.objects.get(student=w.student)
+    submission.submitted_at += datetime.timedelta(hours=1)
+    submission.save()
+
+    # The new class has no homework and no lesson that day: the student's day has no row at all.
+    assert not StudentDailySummary.objects.filter(student=w.student, date=w.day).exists()
+    assert_summaries_exact()
