@@ -71,7 +71,7 @@ metric_rows = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(first=metric_rows, second=metric_rows, extra=st.integers(0, 3))
 def test_medians_equal_a_plain_median(first, second, extra):
     TeacherPerformanceMetric.objects.all().delete()
