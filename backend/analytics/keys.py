@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 
 from django.db import connection, models
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 
 from analytics.definitions import week_start
 from analytics.models import (
@@ -78,17 +78,56 @@ def _add_mark(keys: Keys, *, student_id, day, subject_id, teacher_id, term_id) -
             keys.term.add((student_id, term_id, subject_id))
 
 
-def _locked(queryset: models.QuerySet, lock: bool, *relations: str) -> models.QuerySet:
-    """With lock, first hold the rows (and the parents their keys come from) until commit (PostgreSQL).
+def _related_model(model: type[models.Model], path: str) -> type[models.Model]:
+    for name in path.split("__"):
+        model = model._meta.get_field(name).related_model
+    return model
 
-    A writer that moves a lesson, homework or submission then waits for, or is waited on by, a
-    writer of the rows below it, so neither computes its keys from a state the other is changing.
-    SQLite needs no row locks: a writer holds the whole database.
+
+def _lock_rows(queryset: models.QuerySet) -> None:
+    """Hold the rows until commit (``FOR NO KEY UPDATE``), taken in id order."""
+    list(queryset.order_by("pk").select_for_update(no_key=True).values_list("pk", flat=True))
+
+
+def _locked(queryset: models.QuerySet, lock: bool, *parents: str) -> models.QuerySet:
+    """With lock, first hold the rows' parents, outermost first, then the rows themselves until commit (PostgreSQL).
+
+    This is the lock order of every write path (docs/architecture.md): parent rows before child rows
+    (homework, submission, grade; lesson, mark; invoice, payment), each level in id order, then the
+    engine's advisory locks. A writer that moves a lesson, homework or submission then waits for, or is
+    waited on by, a writer of the rows below it, so neither computes its keys from a state the other is
+    changing, and no two writers hold a child while waiting for its parent. SQLite needs no row locks:
+    a writer holds the whole database.
     """
     if lock and connection.vendor == "postgresql":
-        locking = queryset.select_related(*relations).select_for_update(no_key=True, of=("self", *relations))
-        list(locking.only("id", *(f"{relation}__id" for relation in relations)))
+        for path in parents:
+            parent = _related_model(queryset.model, path)
+            _lock_rows(parent.objects.filter(pk__in=queryset.values(path)))
+        _lock_rows(queryset)
     return queryset
+
+
+def source_rows_lock(source: "Source", instance: models.Model) -> None:
+    """Before a save: hold the parents the row has and will have, outermost first, then the row (PostgreSQL).
+
+    The receivers call this before reading the row's stored values, so a save takes its locks in the
+    documented order, not the row first and its parents when naming its keys.
+    """
+    if connection.vendor != "postgresql":
+        return
+    model = type(instance)
+    stored = model.objects.filter(pk=instance.pk) if instance.pk is not None else model.objects.none()
+    for path in source.parents:
+        first, _, rest = path.partition("__")
+        parent = _related_model(model, path)
+        new_id = getattr(instance, model._meta.get_field(first).attname)
+        wanted = Q(pk__in=stored.values(path))
+        if new_id is not None:
+            first_model = model._meta.get_field(first).related_model
+            wanted |= Q(pk=new_id) if not rest else Q(pk__in=first_model.objects.filter(pk=new_id).values(rest))
+        _lock_rows(parent.objects.filter(wanted))
+    if instance.pk is not None:
+        _lock_rows(stored)
 
 
 def attendance_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
@@ -216,7 +255,7 @@ def submission_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
 
 def grade_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
     keys = Keys()
-    grades = _locked(Grade.objects.filter(pk__in=pks), lock, "submission", "submission__homework")
+    grades = _locked(Grade.objects.filter(pk__in=pks), lock, "submission__homework", "submission")
     for student_id, _, subject_id, term_id in _submission_rows(grades, "submission__"):
         if term_id is not None:
             keys.term.add((student_id, term_id, subject_id))
@@ -284,6 +323,7 @@ class Source:
     keys_for: Callable[..., Keys]  # (pks, *, lock) -> Keys
     placing: tuple[str, ...] | None = None
     kind: str | None = None  # MARKS or GRADES: the only kind of source data a change of the row changes
+    parents: tuple[str, ...] = ()  # the parent rows locked before the row, outermost first (the lock order)
 
     @property
     def placing_fields(self) -> tuple[str, ...]:
@@ -297,6 +337,7 @@ SOURCES = (
         attendance_keys,
         placing=("student_id", "lesson_id"),
         kind=MARKS,
+        parents=("lesson",),
     ),
     Source(Lesson, ("class_group_id", "subject_id", "teacher_id", "date"), lesson_keys),
     Source(
@@ -310,8 +351,16 @@ SOURCES = (
         ("homework_id", "student_id", "submitted_at"),
         submission_keys,
         placing=("homework_id", "student_id"),
+        parents=("homework",),
     ),
-    Source(Grade, ("submission_id", "score"), grade_keys, placing=("submission_id",), kind=GRADES),
+    Source(
+        Grade,
+        ("submission_id", "score"),
+        grade_keys,
+        placing=("submission_id",),
+        kind=GRADES,
+        parents=("submission__homework", "submission"),
+    ),
     Source(Communication, ("sender_id", "sent_at"), communication_keys),
     Source(Student, ("school_id", "class_group_id"), student_keys),
     Source(Teacher, ("school_id", "user_id"), teacher_keys),
@@ -320,7 +369,13 @@ SOURCES = (
     Source(
         FeeInvoice, ("student_id", "amount", "issued_on", "status"), invoice_keys, placing=("student_id", "issued_on")
     ),
-    Source(Payment, ("invoice_id", "amount", "paid_at"), payment_keys, placing=("invoice_id", "paid_at")),
+    Source(
+        Payment,
+        ("invoice_id", "amount", "paid_at"),
+        payment_keys,
+        placing=("invoice_id", "paid_at"),
+        parents=("invoice",),
+    ),
 )
 
 

@@ -6,7 +6,16 @@ save atomically), so a rollback takes the summary change with it. No arithmetic 
 
 from django.db.models import QuerySet
 
-from analytics.keys import MARKS, SOURCES, Keys, Source, attendance_keys, communication_keys, marks_keys
+from analytics.keys import (
+    MARKS,
+    SOURCES,
+    Keys,
+    Source,
+    attendance_keys,
+    communication_keys,
+    marks_keys,
+    source_rows_lock,
+)
 from analytics.services import keys_refresh
 from schools.models import School, Student
 
@@ -28,6 +37,8 @@ def _old_values(source: Source, instance, update_fields) -> dict | None:
 
 def before_save(sender, instance, raw=False, update_fields=None, **kwargs):
     source = _BY_MODEL[sender]
+    if not raw:
+        source_rows_lock(source, instance)  # parents first, then the row: the documented lock order
     old = None if raw else _old_values(source, instance, update_fields)
     changed = {name for name, value in (old or {}).items() if getattr(instance, name) != value}
     instance._analytics_skip = raw or (old is not None and not changed)

@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import models, transaction
+from django.db import IntegrityError, connection, models
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -11,6 +11,7 @@ from core.models import TrackedModel
 from schools.models import ClassGroup, Student, Subject, Teacher
 
 SCORE_DIGITS = {"max_digits": 7, "decimal_places": 2}
+GRADE_WITHIN_MAX = "grade_score_within_max"
 
 
 class Homework(TrackedModel):
@@ -50,19 +51,31 @@ class Homework(TrackedModel):
             if self.teacher_id and self.teacher.school_id != school_id:
                 errors["teacher"] = "The teacher works at another school."
         if self.pk and self.max_score:
+            if connection.in_atomic_block:
+                # The admin validates and saves in one transaction: holding the homework row (first, in the
+                # lock order) makes a grade being recorded now either committed and seen below, or waiting
+                # until this edit commits and then checked against the new maximum.
+                Homework.objects.select_for_update(no_key=True).filter(pk=self.pk).values_list("pk").first()
             highest = Grade.objects.filter(submission__homework_id=self.pk).aggregate(m=models.Max("score"))["m"]
             if highest is not None and highest > self.max_score:
-                errors["max_score"] = f"A grade of {highest} has already been given; the maximum cannot be lower."
+                errors["max_score"] = _max_score_below_grade(highest)
         if errors:
             raise ValidationError(errors)
 
     def save(self, *args, **kwargs):
-        with transaction.atomic(using=kwargs.get("using")):
+        # The database copies max_score to the grades (a trigger, see migration 0002); a grade above the new
+        # maximum then fails their CHECK. Said as a validation error of the field, not an integrity error.
+        try:
             super().save(*args, **kwargs)
-            # Grades carry a copy of max_score so the database itself checks score <= max_score.
-            Grade.objects.filter(submission__homework_id=self.pk).exclude(max_score=self.max_score).update(
-                max_score=self.max_score
-            )
+        except IntegrityError as error:
+            if GRADE_WITHIN_MAX not in str(error):
+                raise
+            highest = Grade.objects.filter(submission__homework_id=self.pk).aggregate(m=models.Max("score"))["m"]
+            raise ValidationError({"max_score": _max_score_below_grade(highest)}) from error
+
+
+def _max_score_below_grade(highest) -> str:
+    return f"A grade of {highest:.2f} has already been given; the maximum cannot be lower."
 
 
 class HomeworkSubmission(TrackedModel):
@@ -94,7 +107,8 @@ class HomeworkSubmission(TrackedModel):
 class Grade(TrackedModel):
     submission = models.OneToOneField(HomeworkSubmission, on_delete=models.CASCADE, related_name="grade")
     score = models.DecimalField(**SCORE_DIGITS, validators=[MinValueValidator(Decimal("0"))])
-    # Copy of the homework's max_score, kept by Homework.save, so the CHECK below can hold.
+    # Copy of the homework's max_score, kept by the database (triggers of migration 0002: on a grade's write
+    # and on a change of its homework's max_score), so the CHECK below holds under any interleaving.
     max_score = models.DecimalField(**SCORE_DIGITS, editable=False)
     graded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -105,9 +119,7 @@ class Grade(TrackedModel):
     class Meta:
         ordering = ["submission_id"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(score__gte=0) & Q(score__lte=F("max_score")), name="grade_score_within_max"
-            ),
+            models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=F("max_score")), name=GRADE_WITHIN_MAX),
         ]
 
     def __str__(self) -> str:
@@ -116,6 +128,15 @@ class Grade(TrackedModel):
     def clean(self) -> None:
         if self.submission_id and self.score is not None:
             maximum = self.submission.homework.max_score
+            if connection.in_atomic_block:
+                # Validated and saved in one transaction (the admin): read the maximum under the homework's
+                # lock, taken first as the lock order says, so an edit of it cannot slip in before the save.
+                maximum = (
+                    Homework.objects.select_for_update(no_key=True)
+                    .filter(pk=self.submission.homework_id)
+                    .values_list("max_score", flat=True)
+                    .get()
+                )
             if self.score < 0 or self.score > maximum:
                 raise ValidationError({"score": f"The score must be between 0 and {maximum}."})
 

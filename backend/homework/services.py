@@ -47,6 +47,22 @@ def submission_create(
     return submission
 
 
+def _graded_rows_lock(*, submission_id: int) -> HomeworkSubmission:
+    """Hold the submission's homework, then the submission, then its grade, in the documented lock order.
+
+    Returns the submission with its homework read after the locks (so ``max_score`` is the one that holds
+    until commit: a concurrent edit of it waits for this transaction, or this one for the edit).
+    On SQLite ``select_for_update`` does nothing: a writer holds the whole database.
+    """
+    homework_id = HomeworkSubmission.objects.filter(pk=submission_id).values("homework_id")
+    list(Homework.objects.select_for_update(no_key=True).filter(pk__in=homework_id).values_list("pk", flat=True))
+    submission = (
+        HomeworkSubmission.objects.select_for_update(of=("self",)).select_related("homework").get(pk=submission_id)
+    )
+    list(Grade.objects.select_for_update(no_key=True).filter(submission_id=submission_id).values_list("pk", flat=True))
+    return submission
+
+
 def grade_record(
     *, submission: HomeworkSubmission, score: Decimal, feedback: str = "", graded_by
 ) -> tuple[Grade, bool]:
@@ -55,11 +71,11 @@ def grade_record(
     Saved through the model so its per-row signals fire, inside the transaction.
     """
     with transaction.atomic():
-        # Locking the submission makes two teachers grading it at once update one grade in turn.
-        submission = (
-            HomeworkSubmission.objects.select_for_update(of=("self",)).select_related("homework").get(pk=submission.pk)
-        )
+        # Locking the submission makes two teachers grading it at once update one grade in turn; locking its
+        # homework first (the lock order) makes an edit of max_score wait, or be waited for, never interleave.
+        submission = _graded_rows_lock(submission_id=submission.pk)
         grade = Grade.objects.filter(submission=submission).first() or Grade(submission=submission)
+        grade.submission = submission  # with the homework read after the locks
         created = grade.pk is None
         grade.score, grade.feedback, grade.graded_by, grade.graded_at = score, feedback, graded_by, timezone.now()
         # max_score is copied from the homework by save(); clean() checks the score against the homework.
@@ -70,4 +86,6 @@ def grade_record(
 
 def grade_delete(*, grade: Grade) -> None:
     """Remove a grade (the submission stays, ungraded)."""
-    grade.delete()
+    with transaction.atomic():
+        _graded_rows_lock(submission_id=grade.submission_id)
+        grade.delete()

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from homework.models import Grade, HomeworkSubmission
+from homework.models import Grade, Homework, HomeworkSubmission
 from tests import factories
 from tests.admin_forms import admin_url, post_changeform
 
@@ -37,3 +37,16 @@ def test_a_grade_is_given_inside_the_saved_submission(admin_client, admin_user, 
         Decimal("20"),
         admin_user,
     )
+
+
+def test_lowering_max_score_below_a_grade_is_a_form_error_of_the_field(admin_client, submission):
+    factories.GradeFactory(submission=submission, score=Decimal("15"))
+    homework = submission.homework
+    response = post_changeform(admin_client, admin_url(Homework, "change", homework.pk), {"max_score": "10"})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "max_score": ["A grade of 15.00 has already been given; the maximum cannot be lower."]
+    }
+    homework.refresh_from_db()
+    assert homework.max_score == Decimal("20")
+    assert Grade.objects.values_list("score", "max_score").get() == (Decimal("15"), Decimal("20"))
