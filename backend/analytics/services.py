@@ -60,6 +60,7 @@ from analytics.models import (
 )
 from attendance.models import Attendance, AttendanceStatus, Lesson
 from communication.models import Communication
+from core.conflicts import conflict_retried
 from finance.models import FeeInvoice, Payment
 from homework.models import Grade, Homework, HomeworkSubmission
 from schools.models import AcademicTerm, School, Student, Teacher
@@ -1035,6 +1036,7 @@ def behavior_score_problem(*, school: School, score: int | None) -> str | None:
     return None
 
 
+@conflict_retried
 def behavior_score_set(*, student: Student, day: datetime.date, score: int | None) -> StudentDailySummary | None:
     """Set (or clear, with None) a student's behaviour score for a day; the row's other fields stay the engine's."""
     school = student.school
@@ -1057,6 +1059,7 @@ def behavior_score_set(*, student: Student, day: datetime.date, score: int | Non
     return StudentDailySummary.objects.filter(student=student, date=day).first()
 
 
+@conflict_retried
 def teacher_comment_set(
     *, student: Student, term: AcademicTerm, subject, comment: str
 ) -> StudentTermPerformance | None:

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from attendance.models import Attendance, Lesson
 from attendance.signals import marks_bulk_changed
+from core.conflicts import conflict_retried
 from schools.models import ClassGroup, Student, Subject, Teacher
 from schools.selectors import term_containing
 
@@ -15,6 +16,7 @@ ROLL_CALL_MAX_MARKS = 500
 MARK_FIELDS_CHECKED_TOGETHER = {"student", "lesson", "recorded_by"}
 
 
+@conflict_retried
 def lesson_create(
     *, class_group: ClassGroup, teacher: Teacher, date: datetime.date, period: int = 1, subject: Subject | None = None
 ) -> Lesson:
@@ -25,6 +27,7 @@ def lesson_create(
     return lesson
 
 
+@conflict_retried
 def roll_call_record(*, lesson: Lesson, marks: list[dict], recorded_by) -> list[Attendance]:
     """Replace the lesson's whole roll call with ``marks`` ({student_id, status, note}), all or nothing.
 

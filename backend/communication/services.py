@@ -3,9 +3,11 @@ import datetime
 from django.utils import timezone
 
 from communication.models import Communication
+from core.conflicts import conflict_retried
 from schools.models import Guardian, Student
 
 
+@conflict_retried
 def communication_create(
     *,
     sender,

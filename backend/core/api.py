@@ -5,18 +5,29 @@ from collections.abc import Callable
 
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, OperationalError
 from django.db.models import QuerySet
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.conflicts import RETRY_AFTER_SECONDS, write_conflict, write_conflict_body
+
 logger = logging.getLogger(__name__)
 
 
+def write_conflict_response(kind: str) -> Response:
+    """503 for a write that lost a race with another even after its retries: nothing was written, try again."""
+    return Response(
+        write_conflict_body(kind),
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def exception_handler(exc, context):
-    """Turn model validation and integrity errors into 400 responses instead of 500s."""
+    """Turn model validation and integrity errors into 400 responses, and write conflicts into 503, not 500s."""
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             detail = {
@@ -34,6 +45,9 @@ def exception_handler(exc, context):
             {"non_field_errors": ["This change conflicts with existing data (a duplicate or an invalid value)."]},
             status=status.HTTP_400_BAD_REQUEST,
         )
+    elif isinstance(exc, OperationalError) and (kind := write_conflict(exc)):
+        logger.warning("write conflict answered 503: %s", exc)
+        return write_conflict_response(kind)
     return drf_exception_handler(exc, context)
 
 

@@ -4,9 +4,11 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from core.conflicts import conflict_retried
 from finance.models import FeeInvoice, Payment
 
 
+@conflict_retried
 def payment_create(
     *, invoice: FeeInvoice, amount: Decimal, method: str, reference: str = "", paid_at: datetime.datetime | None = None
 ) -> Payment:

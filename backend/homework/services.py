@@ -4,10 +4,12 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from core.conflicts import conflict_retried
 from homework.models import Grade, Homework, HomeworkSubmission
 from schools.models import ClassGroup, Student, Subject, Teacher
 
 
+@conflict_retried
 def homework_create(
     *,
     class_group: ClassGroup,
@@ -35,6 +37,7 @@ def homework_create(
     return homework
 
 
+@conflict_retried
 def submission_create(
     *, homework: Homework, student: Student, content: str = "", submitted_at: datetime.datetime | None = None
 ) -> HomeworkSubmission:
@@ -63,6 +66,7 @@ def _graded_rows_lock(*, submission_id: int) -> HomeworkSubmission:
     return submission
 
 
+@conflict_retried
 def grade_record(
     *, submission: HomeworkSubmission, score: Decimal, feedback: str = "", graded_by
 ) -> tuple[Grade, bool]:
@@ -84,6 +88,7 @@ def grade_record(
     return grade, created
 
 
+@conflict_retried
 def grade_delete(*, grade: Grade) -> None:
     """Remove a grade (the submission stays, ungraded)."""
     with transaction.atomic():
