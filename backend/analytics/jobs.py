@@ -2,8 +2,14 @@
 
 A job runs for one school at a time under a lock row: a RUNNING ``JobRun``, of which the database allows
 one per job and school (a partial unique index, so it works the same on SQLite and PostgreSQL). The row is
-released (marked SUCCEEDED or FAILED) when the run ends, even by an exception; a row left RUNNING by a
-killed process is taken over once its heartbeat is older than ``STALE_AFTER``.
+released (marked SUCCEEDED or FAILED) when the run ends, even by an exception.
+
+On PostgreSQL the run also holds a session-level advisory lock per job and school on its connection for
+the whole run. PostgreSQL releases it when the process dies (its connection ends), so the lock dies with
+its process: a RUNNING row whose advisory lock nobody holds was left by a killed process and is taken
+over at once (marked FAILED, abandoned), and a run whose lock is held by a live process is refused
+however old its heartbeat. On SQLite a row left RUNNING by a killed process is taken over once its
+heartbeat is older than ``STALE_AFTER``.
 
 Data is written in one transaction per school and term (ranks) or per school and week (teacher metrics),
 so a run that dies leaves each period as before or fully updated, and the next run completes it. Both jobs
@@ -15,6 +21,7 @@ import os
 import socket
 import time
 import traceback
+import zlib
 import zoneinfo
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -38,6 +45,8 @@ LATE_GRADING_DAYS = 14
 
 Job = JobRun.Job
 Status = JobRun.Status
+# First key of the PostgreSQL advisory locks of the jobs (the engine's summary locks use 0x5C401..0x5C403).
+JOB_LOCK_CLASS = 0x5C410
 
 
 class JobAlreadyRunning(Exception):
@@ -63,6 +72,61 @@ def _worker() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+# --- the advisory lock (PostgreSQL) ---
+
+
+def job_lock_key(job: str, school_id: int) -> int:
+    """The second key of the job's advisory lock for the school (a stable, non-negative 31-bit number)."""
+    return zlib.crc32(f"{job}:{school_id}".encode()) & 0x7FFFFFFF
+
+
+def _held_here() -> set[int]:
+    """The job locks this connection's session holds (a session may take its own advisory lock again)."""
+    session = id(connection.connection)
+    held = getattr(connection, "_job_locks", None)
+    if held is None or held[0] != session:
+        held = connection._job_locks = (session, set())
+    return held[1]
+
+
+def _job_lock_take(job: str, school_id: int) -> bool | None:
+    """Take the job's advisory lock for the school: True if taken, False if held elsewhere; None on SQLite."""
+    if connection.vendor != "postgresql":
+        return None
+    key = job_lock_key(job, school_id)
+    connection.ensure_connection()
+    if key in _held_here():
+        return False  # a run of this job for this school is already under way on this connection
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [JOB_LOCK_CLASS, key])
+        taken = cursor.fetchone()[0]
+    if taken:
+        _held_here().add(key)
+    return taken
+
+
+def _job_lock_release(job: str, school_id: int) -> None:
+    key = job_lock_key(job, school_id)
+    held = _held_here()
+    if key in held:
+        held.discard(key)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [JOB_LOCK_CLASS, key])
+
+
+def job_locks_held() -> set[int] | None:
+    """The keys of the job locks held now by any session (PostgreSQL); None on SQLite (no such locks)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        # An advisory lock on two int4 keys shows as classid = key1, objid = key2, objsubid = 2.
+        cursor.execute(
+            "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND classid = %s",
+            [JOB_LOCK_CLASS],
+        )
+        return {int(objid) for (objid,) in cursor.fetchall()}
+
+
 def _job_run_start(
     *,
     job: str,
@@ -74,7 +138,10 @@ def _job_run_start(
     scheduled_for: datetime.datetime | None,
     stale_after: datetime.timedelta,
 ) -> JobRun:
-    """Create the RUNNING row that is the lock, taking over a stale one; raise JobAlreadyRunning if held."""
+    """Create the RUNNING row that is the lock, taking over an abandoned one; raise JobAlreadyRunning if held.
+
+    On PostgreSQL the advisory lock is taken first and held until ``_job_lock_release``.
+    """
     fields = {
         "job": job,
         "school": school,
@@ -84,30 +151,47 @@ def _job_run_start(
         "scheduled_for": scheduled_for,
         "worker": _worker(),
     }
-    for _attempt in range(3):
-        now = timezone.now()
-        try:
-            with transaction.atomic():
-                JobRun.objects.filter(
-                    job=job, school=school, status=Status.RUNNING, heartbeat_at__lt=now - stale_after
-                ).update(
-                    status=Status.FAILED,
-                    finished_at=now,
-                    error=f"Abandoned: no sign of life for over {stale_after}; the lock was taken over by a new run.",
+    locked = _job_lock_take(job, school.pk)
+    if locked is False:
+        holder = JobRun.objects.filter(job=job, school=school, status=Status.RUNNING).first()
+        raise JobAlreadyRunning(_job_run_refused(fields=fields, label=label, holder=holder))
+    try:
+        for _attempt in range(3):
+            now = timezone.now()
+            running = JobRun.objects.filter(job=job, school=school, status=Status.RUNNING)
+            if locked:
+                # The lock is ours, so no live process runs this job for this school: its row is left over.
+                abandoned = running
+                error = (
+                    "Abandoned: its process no longer holds the job's lock (it ended without finishing, "
+                    "e.g. killed); taken over at once by a new run."
                 )
-                return JobRun.objects.create(status=Status.RUNNING, started_at=now, heartbeat_at=now, **fields)
-        except IntegrityError:
-            holder = JobRun.objects.filter(job=job, school=school, status=Status.RUNNING).first()
-            if holder is not None:
-                raise JobAlreadyRunning(_job_run_refused(fields=fields, label=label, holder=holder)) from None
-            # The holder finished in between: try again.
-    raise RuntimeError(f"Could not take the {job} lock of {label}: it changed hands three times")
+            else:
+                abandoned = running.filter(heartbeat_at__lt=now - stale_after)
+                error = f"Abandoned: no sign of life for over {stale_after}; the lock was taken over by a new run."
+            try:
+                with transaction.atomic():
+                    abandoned.update(status=Status.FAILED, finished_at=now, error=error)
+                    return JobRun.objects.create(status=Status.RUNNING, started_at=now, heartbeat_at=now, **fields)
+            except IntegrityError:
+                holder = running.first()
+                if holder is not None:
+                    raise JobAlreadyRunning(_job_run_refused(fields=fields, label=label, holder=holder)) from None
+                # The holder finished in between: try again.
+        raise RuntimeError(f"Could not take the {job} lock of {label}: it changed hands three times")
+    except BaseException:
+        if locked:
+            _job_lock_release(job, school.pk)
+        raise
 
 
-def _job_run_refused(*, fields: dict, label: str, holder: JobRun) -> JobRun:
-    """Record an attempt refused because the holder has the lock."""
+def _job_run_refused(*, fields: dict, label: str, holder: JobRun | None) -> JobRun:
+    """Record an attempt refused because the holder has the lock (None: a process that has not recorded its run yet)."""
     now = timezone.now()
-    since = f"run {holder.pk} ({holder.worker}) has held the lock since {holder.started_at:%Y-%m-%d %H:%M:%S %Z}"
+    if holder is None:
+        since = "another process holds the lock (its run is starting)"
+    else:
+        since = f"run {holder.pk} ({holder.worker}) has held the lock since {holder.started_at:%Y-%m-%d %H:%M:%S %Z}"
     return JobRun.objects.create(
         status=Status.REFUSED,
         started_at=now,
@@ -171,6 +255,8 @@ def _job_run(
         if isinstance(exc, Exception):
             raise JobFailed(run) from exc
         raise
+    finally:
+        _job_lock_release(job, school.pk)
 
 
 def _school_label(school: School) -> str:
@@ -439,10 +525,23 @@ class DueRun:
     week: datetime.date | None = None  # teacher metrics: the Monday of the week
 
 
-def _slot_settled(runs: list[dict], *, now: datetime.datetime, stale_after: datetime.timedelta) -> bool:
+def _slot_settled(
+    runs: list[dict], *, now: datetime.datetime, stale_after: datetime.timedelta, held: set[int] | None = None
+) -> bool:
+    """Whether the slot's runs settle it. ``held``: the job locks held now (PostgreSQL), which say a run is live."""
     statuses = [run["status"] for run in runs]
-    live = any(run["status"] == Status.RUNNING and run["heartbeat_at"] >= now - stale_after for run in runs)
+    live = any(
+        run["status"] == Status.RUNNING and _live(run, now=now, stale_after=stale_after, held=held) for run in runs
+    )
     return Status.SUCCEEDED in statuses or live or statuses.count(Status.FAILED) >= MAX_SCHEDULED_ATTEMPTS
+
+
+def _live(run: dict, *, now: datetime.datetime, stale_after: datetime.timedelta, held: set[int] | None) -> bool:
+    if run["status"] != Status.RUNNING:
+        return False
+    if held is not None:  # PostgreSQL: a RUNNING row is live while its process holds the job's lock
+        return job_lock_key(run["job"], run["school_id"]) in held
+    return run["heartbeat_at"] >= now - stale_after
 
 
 def job_slot_settled(*, job: str, school_id: int, scheduled_for: datetime.datetime) -> bool:
@@ -450,10 +549,10 @@ def job_slot_settled(*, job: str, school_id: int, scheduled_for: datetime.dateti
     now = timezone.now()
     runs = list(
         JobRun.objects.filter(job=job, school_id=school_id, scheduled_for=scheduled_for).values(
-            "status", "heartbeat_at"
+            "job", "school_id", "status", "heartbeat_at"
         )
     )
-    return _slot_settled(runs, now=now, stale_after=STALE_AFTER)
+    return _slot_settled(runs, now=now, stale_after=STALE_AFTER, held=job_locks_held())
 
 
 def ranks_terms_for_night(*, terms: Iterable[AcademicTerm], day: datetime.date) -> list[AcademicTerm]:
@@ -472,6 +571,7 @@ def scheduled_runs_due(*, now: datetime.datetime, schedules: dict[str, Schedule]
     schools = list(School.objects.only("id", "timezone"))
     horizon = now - datetime.timedelta(days=8)
     recorded: dict[tuple, list[dict]] = {}
+    held = job_locks_held()
     for run in JobRun.objects.filter(scheduled_for__gte=horizon).values(
         "job", "school_id", "scheduled_for", "status", "heartbeat_at"
     ):
@@ -486,7 +586,7 @@ def scheduled_runs_due(*, now: datetime.datetime, schedules: dict[str, Schedule]
     for school in schools:
         for job, schedule in schedules.items():
             slot = schedule_last_slot(schedule=schedule, tz=school.tzinfo, now=now)
-            if _slot_settled(recorded.get((job, school.pk, slot), []), now=now, stale_after=STALE_AFTER):
+            if _slot_settled(recorded.get((job, school.pk, slot), []), now=now, stale_after=STALE_AFTER, held=held):
                 continue
             local_date = slot.astimezone(school.tzinfo).date()
             if job == Job.CLASS_RANKS:

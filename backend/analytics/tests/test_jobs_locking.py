@@ -2,11 +2,18 @@
 
 import datetime
 import io
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
 from analytics import jobs
@@ -74,24 +81,50 @@ def test_a_run_started_while_another_runs_is_refused_and_recorded(monkeypatch):
     assert not JobRun.objects.filter(status=JobRun.Status.RUNNING).exists()
 
 
+@contextmanager
+def lock_held_elsewhere(job: str, school_id: int):
+    """On PostgreSQL, another session (a live process) holds the job's advisory lock while the block runs."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [jobs.JOB_LOCK_CLASS, jobs.job_lock_key(job, school_id)])
+        yield
+    finally:
+        other.close()  # its session ends: PostgreSQL releases the lock, as when a process dies
+
+
 @pytest.mark.django_db
-def test_a_live_lock_row_refuses_the_command_and_a_stale_one_is_taken_over():
+def test_a_live_lock_row_refuses_the_command_and_an_abandoned_one_is_taken_over():
     term = ranked_school()
     holder = running_row(term, heartbeat_age=datetime.timedelta(minutes=5))
 
     err = io.StringIO()
-    with pytest.raises(CommandError, match="1 run\\(s\\) refused or failed"):
-        call_command("calculate_class_ranks", "--term", str(term.pk), stdout=io.StringIO(), stderr=err)
-    assert f"refused, run {holder.pk} (elsewhere:42) has held the lock since" in err.getvalue()
-    assert ranks(term) == [None, None, None]
+    with lock_held_elsewhere(JobRun.Job.CLASS_RANKS, term.school_id):
+        with pytest.raises(CommandError, match="1 run\\(s\\) refused or failed"):
+            call_command("calculate_class_ranks", "--term", str(term.pk), stdout=io.StringIO(), stderr=err)
+        assert f"refused, run {holder.pk} (elsewhere:42) has held the lock since" in err.getvalue()
+        assert ranks(term) == [None, None, None]
+        if connection.vendor == "postgresql":
+            # A live process keeps its lock however old its heartbeat: never two runs at once.
+            JobRun.objects.filter(pk=holder.pk).update(heartbeat_at=timezone.now() - datetime.timedelta(hours=2))
+            with pytest.raises(CommandError):
+                call_command("calculate_class_ranks", "--term", str(term.pk), stdout=io.StringIO(), stderr=err)
 
-    JobRun.objects.filter(pk=holder.pk).update(heartbeat_at=timezone.now() - datetime.timedelta(minutes=31))
+    if connection.vendor != "postgresql":
+        # SQLite has no lock that dies with its process: the row is taken over once its heartbeat is stale.
+        JobRun.objects.filter(pk=holder.pk).update(heartbeat_at=timezone.now() - datetime.timedelta(minutes=31))
     out = io.StringIO()
     call_command("calculate_class_ranks", "--term", str(term.pk), stdout=out)
     assert "6 rows changed (3 subject ranks, 3 overall standings)" in out.getvalue()
     holder.refresh_from_db()
     assert holder.status == JobRun.Status.FAILED
-    assert holder.error.startswith("Abandoned: no sign of life for over 0:30:00")
+    if connection.vendor == "postgresql":
+        assert holder.error.startswith("Abandoned: its process no longer holds the job's lock")
+    else:
+        assert holder.error.startswith("Abandoned: no sign of life for over 0:30:00")
     assert ranks(term) == [1, 2, 2]
 
 
@@ -182,3 +215,90 @@ def test_two_processes_at_once_on_postgresql(monkeypatch):
     statuses = sorted(JobRun.objects.values_list("status", flat=True))
     assert statuses == [JobRun.Status.REFUSED, JobRun.Status.SUCCEEDED]
     assert jobs.class_ranks_run(term=term).rows_changed == 0
+
+
+# A process that takes the class-ranks lock of a term's school, says so, and hangs inside the run.
+HANGING_RUN = """
+import sys, time, django
+django.setup()
+from analytics import jobs
+from schools.models import AcademicTerm
+
+def hang(*, term):
+    print("inside", flush=True)
+    time.sleep(600)
+
+jobs.class_ranks_calculate = hang
+jobs.class_ranks_run(term=AcademicTerm.objects.get(pk=int(sys.argv[1])))
+"""
+
+
+def job_lock_held(term) -> bool:
+    return jobs.job_lock_key(JobRun.Job.CLASS_RANKS, term.school_id) in jobs.job_locks_held()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_run_killed_with_sigkill_lets_the_next_run_proceed_at_once():
+    """The lock dies with its process: no 30-minute wait after a kill -9 (before, the next runs were refused)."""
+    term = ranked_school()
+    settings = connection.settings_dict
+    password = f":{settings['PASSWORD']}" if settings["PASSWORD"] else ""
+    database_url = (
+        f"postgres://{settings['USER']}{password}@{settings['HOST'] or '127.0.0.1'}:"
+        f"{settings['PORT'] or 5432}/{settings['NAME']}"
+    )
+    backend = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen(  # noqa: S603 (our own interpreter and script)
+        [sys.executable, "-c", HANGING_RUN, str(term.pk)],
+        cwd=backend,
+        env={**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout.readline().strip() == "inside"
+        [holder] = JobRun.objects.filter(status=JobRun.Status.RUNNING)
+        assert holder.worker.endswith(f":{child.pid}")
+        with pytest.raises(jobs.JobAlreadyRunning):  # alive: refused
+            jobs.class_ranks_run(term=term)
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(20)
+        child.stdout.close()
+    killed = time.monotonic()
+
+    # The server ends the killed process's session as soon as it sees its socket closed (milliseconds).
+    refused_after_kill = 0
+    while True:
+        try:
+            run = jobs.class_ranks_run(term=term)
+            break
+        except jobs.JobAlreadyRunning:
+            refused_after_kill += 1
+            assert time.monotonic() - killed < 10, "still refused 10 s after the holder was killed"
+            time.sleep(0.05)
+
+    assert run.status == JobRun.Status.SUCCEEDED
+    assert ranks(term) == [1, 2, 2]
+    holder.refresh_from_db()
+    assert holder.status == JobRun.Status.FAILED
+    assert holder.error.startswith("Abandoned: its process no longer holds the job's lock")
+    assert not job_lock_held(term)  # released at the end of the run
+    statuses = sorted(JobRun.objects.values_list("status", flat=True))
+    refused = [JobRun.Status.REFUSED] * (1 + refused_after_kill)
+    assert statuses == sorted([JobRun.Status.FAILED, *refused, JobRun.Status.SUCCEEDED])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_schedule_counts_a_running_row_live_only_while_its_lock_is_held():
+    term = ranked_school()
+    slot = timezone.now().replace(microsecond=0)
+    holder = running_row(term, heartbeat_age=datetime.timedelta(minutes=1))
+    JobRun.objects.filter(pk=holder.pk).update(scheduled_for=slot)
+    settled = {"job": JobRun.Job.CLASS_RANKS, "school_id": term.school_id, "scheduled_for": slot}
+
+    assert not jobs.job_slot_settled(**settled)  # its process is gone: due again now, not in 30 minutes
+    with lock_held_elsewhere(JobRun.Job.CLASS_RANKS, term.school_id):
+        assert jobs.job_slot_settled(**settled)
