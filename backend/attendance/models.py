@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 
 from core.models import TrackedModel
@@ -79,6 +79,10 @@ class Attendance(TrackedModel):
         return f"{self.student} {self.status} at {self.lesson}"
 
     def clean(self) -> None:
+        if self.lesson_id and connection.in_atomic_block:
+            # Validated and saved in one transaction (the admin): hold the lesson first (the lock order), so a
+            # roll call of it running now commits before the unique check that follows sees the marks.
+            Lesson.objects.select_for_update(no_key=True).filter(pk=self.lesson_id).values_list("pk").first()
         # Checked for new marks only: a student who later changes class keeps their old marks.
         if (
             self._state.adding

@@ -95,6 +95,9 @@ class HomeworkSubmission(TrackedModel):
         return f"{self.student} - {self.homework.title}"
 
     def clean(self) -> None:
+        if self.homework_id and connection.in_atomic_block:
+            # As for a grade: the homework first (the lock order), so the unique check that follows is current.
+            Homework.objects.select_for_update(no_key=True).filter(pk=self.homework_id).values_list("pk").first()
         if (
             self._state.adding
             and self.student_id
