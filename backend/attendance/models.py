@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import models
 from django.utils import timezone
 
-from core.models import TrackedModel
+from core.models import TrackedModel, rows_lockable
 from schools.models import ClassGroup, Student, Subject, Teacher
 
 
@@ -79,7 +79,7 @@ class Attendance(TrackedModel):
         return f"{self.student} {self.status} at {self.lesson}"
 
     def clean(self) -> None:
-        if self.lesson_id and connection.in_atomic_block:
+        if self.lesson_id and rows_lockable():
             # Validated and saved in one transaction (the admin): hold the lesson first (the lock order), so a
             # roll call of it running now commits before the unique check that follows sees the marks.
             Lesson.objects.select_for_update(no_key=True).filter(pk=self.lesson_id).values_list("pk").first()

@@ -1,5 +1,5 @@
 from django.contrib.auth.models import AbstractUser
-from django.db import models, transaction
+from django.db import connection, models, transaction
 
 
 class User(AbstractUser):
@@ -7,6 +7,15 @@ class User(AbstractUser):
 
     class Meta:
         db_table = "core_user"
+
+
+def rows_lockable() -> bool:
+    """Whether a validation should lock the rows it reads: inside a transaction, on a database with row locks.
+
+    The admin validates and saves in one transaction; a lock taken while validating is held until the save
+    commits. SQLite has no row locks and needs none: a writer holds the whole database.
+    """
+    return connection.in_atomic_block and connection.features.has_select_for_update
 
 
 class TrackedModel(models.Model):

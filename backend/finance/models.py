@@ -2,11 +2,11 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from core.models import TrackedModel
+from core.models import TrackedModel, rows_lockable
 from schools.models import AcademicTerm, Student
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -94,7 +94,7 @@ class Payment(TrackedModel):
     def clean(self) -> None:
         if not self.invoice_id or self.amount is None:
             return
-        if connection.in_atomic_block:
+        if rows_lockable():
             # Validated and saved in one transaction (the admin, payment_create): hold the invoice (the parent,
             # first in the lock order) and read it again, so a payment recorded now is counted or waits for us.
             self.invoice = FeeInvoice.objects.select_for_update(no_key=True).get(pk=self.invoice_id)

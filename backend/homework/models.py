@@ -3,11 +3,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db import IntegrityError, connection, models
+from django.db import IntegrityError, models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from core.models import TrackedModel
+from core.models import TrackedModel, rows_lockable
 from schools.models import ClassGroup, Student, Subject, Teacher
 
 SCORE_DIGITS = {"max_digits": 7, "decimal_places": 2}
@@ -51,7 +51,7 @@ class Homework(TrackedModel):
             if self.teacher_id and self.teacher.school_id != school_id:
                 errors["teacher"] = "The teacher works at another school."
         if self.pk and self.max_score:
-            if connection.in_atomic_block:
+            if rows_lockable():
                 # The admin validates and saves in one transaction: holding the homework row (first, in the
                 # lock order) makes a grade being recorded now either committed and seen below, or waiting
                 # until this edit commits and then checked against the new maximum.
@@ -95,7 +95,7 @@ class HomeworkSubmission(TrackedModel):
         return f"{self.student} - {self.homework.title}"
 
     def clean(self) -> None:
-        if self.homework_id and connection.in_atomic_block:
+        if self.homework_id and rows_lockable():
             # As for a grade: the homework first (the lock order), so the unique check that follows is current.
             Homework.objects.select_for_update(no_key=True).filter(pk=self.homework_id).values_list("pk").first()
         if (
@@ -131,7 +131,7 @@ class Grade(TrackedModel):
     def clean(self) -> None:
         if self.submission_id and self.score is not None:
             maximum = self.submission.homework.max_score
-            if connection.in_atomic_block:
+            if rows_lockable():
                 # Validated and saved in one transaction (the admin): read the maximum under the homework's
                 # lock, taken first as the lock order says, so an edit of it cannot slip in before the save.
                 maximum = (
