@@ -25,24 +25,28 @@ _CASCADE_ROOTS = (School, Student)
 
 
 def _old_values(source: Source, instance, update_fields) -> dict | None:
-    """The stored values of the tracked fields this save may change (None: the row is new)."""
+    """The stored values of the tracked fields this save may change (None: the row is new).
+
+    First the row's parents (those it has and will have), then the row itself, are locked (PostgreSQL),
+    in the documented lock order: a concurrent writer of them is waited for and its change seen, and
+    the keys named below and after the save come from rows that cannot change until commit.
+    """
+    tracked = [name for name in source.tracked if update_fields is None or name.removesuffix("_id") in update_fields]
+    if instance.pk is not None and not tracked:
+        return {}  # nothing this save writes matters to the analytics
+    source_rows_lock(source, instance)
     if instance.pk is None:
         return None
-    tracked = [name for name in source.tracked if update_fields is None or name.removesuffix("_id") in update_fields]
-    if not tracked:
-        return {}  # nothing this save writes matters to the analytics
-    # Locked (PostgreSQL) so that a concurrent writer of the same row is waited for and its change seen.
-    return source.model.objects.select_for_update(no_key=True).filter(pk=instance.pk).values(*tracked).first()
+    return source.model.objects.filter(pk=instance.pk).values(*tracked).first()
 
 
 def before_save(sender, instance, raw=False, update_fields=None, **kwargs):
     source = _BY_MODEL[sender]
-    if not raw:
-        source_rows_lock(source, instance)  # parents first, then the row: the documented lock order
     old = None if raw else _old_values(source, instance, update_fields)
     changed = {name for name, value in (old or {}).items() if getattr(instance, name) != value}
     instance._analytics_skip = raw or (old is not None and not changed)
-    instance._analytics_before = source.keys_for([instance.pk], lock=True) if changed else Keys()
+    # The rows are locked already (_old_values): the keys are read without locking again.
+    instance._analytics_before = source.keys_for([instance.pk]) if changed else Keys()
     # A change that leaves the placing fields alone (a status, a score) feeds the same keys after.
     instance._analytics_moved = old is None or bool(changed & set(source.placing_fields))
 
@@ -53,7 +57,7 @@ def after_save(sender, instance, raw=False, **kwargs):
     source = _BY_MODEL[sender]
     keys = instance._analytics_before
     if getattr(instance, "_analytics_moved", True):
-        keys = keys | source.keys_for([instance.pk], lock=True)
+        keys = keys | source.keys_for([instance.pk])
     keys_refresh(keys=_of_kind(keys, source))
 
 
