@@ -14,6 +14,7 @@ from core import conflicts
 from homework.models import Grade
 from tests import factories
 from tests.admin_forms import admin_url, post_changeform
+from tests.concurrency import Pause, Writer, run_against
 
 
 class DriverError(Exception):
@@ -152,3 +153,25 @@ def test_an_admin_save_that_deadlocks_is_answered_503_not_500(admin_client):
     assert response.json()["code"] == "write_conflict"
     assert len(calls) == 1  # the admin writes through its forms, not the services: the office sends it again
     assert not Grade.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_real_deadlock_is_recognised_from_the_drivers_error():
+    """Two transactions taking two rows in opposite orders: PostgreSQL's error is named a deadlock."""
+    first_row, second_row = factories.SchoolFactory(), factories.SchoolFactory()
+    pause = Pause("first")
+
+    def lock(name: str, rows) -> None:
+        with transaction.atomic():
+            for index, row in enumerate(rows):
+                list(type(row).objects.select_for_update().filter(pk=row.pk))
+                if index == 0 and name == "first":
+                    pause.stop()
+
+    first = Writer("first", lambda: lock("first", [first_row, second_row]))
+    second = Writer("second", lambda: lock("second", [second_row, first_row]))
+    run_against(first, pause, second)
+
+    [error] = [writer.error for writer in (first, second) if writer.error is not None]
+    assert conflicts.write_conflict(error) == "deadlock"
