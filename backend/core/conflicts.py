@@ -30,6 +30,8 @@ def write_conflict(error: BaseException) -> str | None:
         return None
     cause = error.__cause__
     code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    if code is None and str(error).startswith("database is locked"):
+        return "database busy"  # SQLite: another writer held the database past the busy timeout
     return UNAVAILABLE.get(code)
 
 

@@ -58,7 +58,8 @@ def test_write_conflict_names_the_retried_and_unavailable_states():
         "lock not available"
     )
     assert conflicts.write_conflict(conflict("08006", "connection failure")) is None
-    assert conflicts.write_conflict(OperationalError("database is locked")) is None
+    assert conflicts.write_conflict(OperationalError("database is locked")) == "database busy"  # SQLite
+    assert conflicts.write_conflict(OperationalError("no such table: x")) is None
     assert conflicts.write_conflict(ValueError("deadlock")) is None
 
 
