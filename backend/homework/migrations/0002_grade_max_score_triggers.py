@@ -12,6 +12,11 @@ homework now out of 10). Now:
   grade above the new maximum fails the CHECK: the change is refused.
 
 SQLite runs one writer at a time, so its triggers need no lock.
+
+Existing copies that differ from their homework are brought in line first, except a grade above its
+homework's maximum (left by the old race): it keeps its old copy, so the migration does not fail, and
+the school corrects it (saving that grade or its homework then checks it against the maximum). Find them
+with: grades whose ``score`` is above ``submission.homework.max_score``.
 """
 
 from django.db import migrations
@@ -114,6 +119,22 @@ SQLITE_BACKWARDS = [
 ]
 
 
+COPIES_SYNC = """
+    UPDATE homework_grade SET max_score = (
+        SELECT h.max_score FROM homework_homework h JOIN homework_homeworksubmission s ON s.homework_id = h.id
+        WHERE s.id = homework_grade.submission_id
+    )
+    WHERE max_score <> (
+        SELECT h.max_score FROM homework_homework h JOIN homework_homeworksubmission s ON s.homework_id = h.id
+        WHERE s.id = homework_grade.submission_id
+    )
+    AND score <= (
+        SELECT h.max_score FROM homework_homework h JOIN homework_homeworksubmission s ON s.homework_id = h.id
+        WHERE s.id = homework_grade.submission_id
+    )
+"""
+
+
 def _run(statements_by_vendor):
     def run(apps, schema_editor):
         for statement in statements_by_vendor.get(schema_editor.connection.vendor, []):
@@ -127,7 +148,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(
-            _run({"postgresql": POSTGRESQL_FORWARDS, "sqlite": SQLITE_FORWARDS}),
+            _run({"postgresql": [COPIES_SYNC, *POSTGRESQL_FORWARDS], "sqlite": [COPIES_SYNC, *SQLITE_FORWARDS]}),
             _run({"postgresql": POSTGRESQL_BACKWARDS, "sqlite": SQLITE_BACKWARDS}),
         ),
     ]

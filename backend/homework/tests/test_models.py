@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 
 from homework.models import Grade, Homework
 from tests.factories import GradeFactory, HomeworkFactory, SubmissionFactory
@@ -60,3 +61,22 @@ def test_a_submission_moved_to_another_homework_takes_its_maximum():
         )
     assert grade_row() == (Decimal("8"), Decimal("10"))
     assert SubmissionFactory._meta.model.objects.get().homework_id == other.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_brings_the_copies_in_line_and_keeps_a_grade_above_its_maximum():
+    right, stale, above = (GradeFactory(score=Decimal(score)) for score in ("8", "9", "15"))
+    executor = MigrationExecutor(connection)
+    executor.migrate([("homework", "0001_initial")])
+    try:
+        with connection.cursor() as cursor:  # what the old code could leave behind
+            cursor.execute("UPDATE homework_grade SET max_score = 30 WHERE id = %s", [stale.pk])
+            cursor.execute("UPDATE homework_homework SET max_score = 10 WHERE id = %s", [above.submission.homework_id])
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate([("homework", "0002_grade_max_score_triggers")])
+
+    rows = dict(Grade.objects.values_list("pk", "max_score"))
+    assert rows == {right.pk: Decimal("20"), stale.pk: Decimal("20"), above.pk: Decimal("20")}
+    assert Homework.objects.get(pk=above.submission.homework_id).max_score == Decimal("10")
