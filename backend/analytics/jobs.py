@@ -21,7 +21,6 @@ import os
 import socket
 import time
 import traceback
-import zlib
 import zoneinfo
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -45,7 +44,8 @@ LATE_GRADING_DAYS = 14
 
 Job = JobRun.Job
 Status = JobRun.Status
-# First key of the PostgreSQL advisory locks of the jobs (the engine's summary locks use 0x5C401..0x5C403).
+# First key of the PostgreSQL advisory lock of the first job, then one per job (the engine's summary locks
+# use 0x5C401..0x5C403); the second key is the school's id.
 JOB_LOCK_CLASS = 0x5C410
 
 
@@ -75,12 +75,12 @@ def _worker() -> str:
 # --- the advisory lock (PostgreSQL) ---
 
 
-def job_lock_key(job: str, school_id: int) -> int:
-    """The second key of the job's advisory lock for the school (a stable, non-negative 31-bit number)."""
-    return zlib.crc32(f"{job}:{school_id}".encode()) & 0x7FFFFFFF
+def job_lock_key(job: str, school_id: int) -> tuple[int, int]:
+    """The two keys of the job's advisory lock for the school: one lock per job and school, no collisions."""
+    return JOB_LOCK_CLASS + list(Job.values).index(job), school_id
 
 
-def _held_here() -> set[int]:
+def _held_here() -> set[tuple[int, int]]:
     """The job locks this connection's session holds (a session may take its own advisory lock again)."""
     session = id(connection.connection)
     held = getattr(connection, "_job_locks", None)
@@ -98,7 +98,7 @@ def _job_lock_take(job: str, school_id: int) -> bool | None:
     if key in _held_here():
         return False  # a run of this job for this school is already under way on this connection
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [JOB_LOCK_CLASS, key])
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", list(key))
         taken = cursor.fetchone()[0]
     if taken:
         _held_here().add(key)
@@ -111,20 +111,21 @@ def _job_lock_release(job: str, school_id: int) -> None:
     if key in held:
         held.discard(key)
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [JOB_LOCK_CLASS, key])
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", list(key))
 
 
-def job_locks_held() -> set[int] | None:
+def job_locks_held() -> set[tuple[int, int]] | None:
     """The keys of the job locks held now by any session (PostgreSQL); None on SQLite (no such locks)."""
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
         # An advisory lock on two int4 keys shows as classid = key1, objid = key2, objsubid = 2.
         cursor.execute(
-            "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND classid = %s",
-            [JOB_LOCK_CLASS],
+            "SELECT classid, objid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 "
+            "AND classid::bigint BETWEEN %s AND %s",
+            [JOB_LOCK_CLASS, JOB_LOCK_CLASS + len(Job.values) - 1],
         )
-        return {int(objid) for (objid,) in cursor.fetchall()}
+        return {(int(classid), int(objid)) for classid, objid in cursor.fetchall()}
 
 
 def _job_run_start(
@@ -526,7 +527,7 @@ class DueRun:
 
 
 def _slot_settled(
-    runs: list[dict], *, now: datetime.datetime, stale_after: datetime.timedelta, held: set[int] | None = None
+    runs: list[dict], *, now: datetime.datetime, stale_after: datetime.timedelta, held: set[tuple] | None = None
 ) -> bool:
     """Whether the slot's runs settle it. ``held``: the job locks held now (PostgreSQL), which say a run is live."""
     statuses = [run["status"] for run in runs]
@@ -536,7 +537,7 @@ def _slot_settled(
     return Status.SUCCEEDED in statuses or live or statuses.count(Status.FAILED) >= MAX_SCHEDULED_ATTEMPTS
 
 
-def _live(run: dict, *, now: datetime.datetime, stale_after: datetime.timedelta, held: set[int] | None) -> bool:
+def _live(run: dict, *, now: datetime.datetime, stale_after: datetime.timedelta, held: set[tuple] | None) -> bool:
     if run["status"] != Status.RUNNING:
         return False
     if held is not None:  # PostgreSQL: a RUNNING row is live while its process holds the job's lock

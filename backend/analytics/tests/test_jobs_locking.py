@@ -90,7 +90,7 @@ def lock_held_elsewhere(job: str, school_id: int):
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [jobs.JOB_LOCK_CLASS, jobs.job_lock_key(job, school_id)])
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", list(jobs.job_lock_key(job, school_id)))
         yield
     finally:
         other.close()  # its session ends: PostgreSQL releases the lock, as when a process dies
