@@ -11,7 +11,7 @@ from analytics.models import (
     StudentTermStanding,
     TeacherPerformanceMetric,
 )
-from analytics.services import behavior_score_problem
+from analytics.services import behavior_score_problem, behavior_score_set, teacher_comment_set
 from core.admin import related_search
 from schools.admin import STUDENT_SEARCH
 
@@ -34,8 +34,14 @@ class SummaryRowAdmin(admin.ModelAdmin):
         return [f.name for f in self.model._meta.fields if not f.primary_key and f.name not in self.teacher_inputs]
 
     def save_model(self, request, obj, form, change):
-        # Only the teacher input is written, so derived values recomputed meanwhile are not overwritten.
-        obj.save(update_fields=[*form.changed_data, "updated_at"])
+        # Through the service the API uses: it writes the teacher input only (derived values recomputed
+        # meanwhile are not overwritten), then recomputes the row, which removes a row that only the
+        # cleared input kept.
+        if form.changed_data:
+            self.save_teacher_input(obj)
+
+    def save_teacher_input(self, obj) -> None:
+        raise NotImplementedError(f"{type(self).__name__} has teacher inputs but no service to save them")
 
 
 class DailySummaryForm(forms.ModelForm):
@@ -44,6 +50,9 @@ class DailySummaryForm(forms.ModelForm):
         problem = behavior_score_problem(school=self.instance.school, score=score)
         if problem:
             raise ValidationError(problem)
+        day = self.instance.date
+        if not self.instance.school.terms.filter(start_date__lte=day, end_date__gte=day).exists():
+            raise ValidationError(f"{day} is not within any term of the school.")
         return score
 
 
@@ -66,6 +75,9 @@ class StudentDailySummaryAdmin(SummaryRowAdmin):
     search_fields = related_search("student", STUDENT_SEARCH)
     date_hierarchy = "date"
 
+    def save_teacher_input(self, obj: StudentDailySummary) -> None:
+        behavior_score_set(student=obj.student, day=obj.date, score=obj.behavior_score)
+
 
 @admin.register(StudentTermPerformance)
 class StudentTermPerformanceAdmin(SummaryRowAdmin):
@@ -74,6 +86,9 @@ class StudentTermPerformanceAdmin(SummaryRowAdmin):
     list_filter = ("school", "term", "subject")
     list_select_related = ("student", "term", "subject")
     search_fields = (*related_search("student", STUDENT_SEARCH), "subject__name")
+
+    def save_teacher_input(self, obj: StudentTermPerformance) -> None:
+        teacher_comment_set(student=obj.student, term=obj.term, subject=obj.subject, comment=obj.teacher_comment)
 
 
 @admin.register(TeacherPerformanceMetric)

@@ -18,11 +18,13 @@ def test_only_the_behaviour_score_is_written(admin_client, summary):
     url = admin_url(StudentDailySummary, "change", summary.pk)
     page = admin_client.get(url)
     assert list(page.context["adminform"].form.fields) == ["behavior_score"]
-    # A recomputation between the office opening the page and saving it is not overwritten.
-    StudentDailySummary.objects.filter(pk=summary.pk).update(lessons_marked=7)
+    # A mark recorded between the office opening the page and saving it is not overwritten.
+    factories.AttendanceFactory(
+        lesson__class_group=summary.student.class_group, lesson__date=summary.date, student=summary.student
+    )
     assert admin_client.post(url, {"behavior_score": "4"}).status_code == 302
     summary.refresh_from_db()
-    assert (summary.behavior_score, summary.lessons_marked, summary.attendance_status) == (4, 7, "ABSENT")
+    assert (summary.behavior_score, summary.lessons_marked, summary.lessons_attended) == (4, 2, 1)
 
 
 def test_a_behaviour_score_outside_the_school_range_is_refused(admin_client, summary):
