@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from analytics.models import (
     JobRun,
@@ -25,7 +25,15 @@ class SummaryRowAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return False
+        # A row is deleted with its student, term, teacher or school (by cascade), never on its own: Django
+        # asks about each row of a cascade (obj given) and about the list's delete action (obj None).
+        return obj is not None and super().has_delete_permission(request, obj)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        raise PermissionDenied
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "show_delete": False})
 
     def has_change_permission(self, request, obj=None):
         return bool(self.teacher_inputs) and super().has_change_permission(request, obj)
