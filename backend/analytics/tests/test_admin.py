@@ -43,3 +43,13 @@ def test_summary_rows_are_not_added_or_deleted_by_hand(admin_client, summary):
     metric = TeacherPerformanceMetric.objects.get()
     page = admin_client.get(admin_url(TeacherPerformanceMetric, "change", metric.pk))
     assert page.context["has_change_permission"] is False
+
+
+def test_summary_rows_do_not_stop_the_office_deleting_their_student(admin_client, summary):
+    student = summary.student
+    page = admin_client.get(admin_url(StudentDailySummary, "change", summary.pk))
+    assert page.context["show_delete"] is False  # no Delete button on the row itself
+    response = admin_client.post(admin_url(type(student), "delete", student.pk), {"post": "yes"})
+    assert response.status_code == 302
+    assert not StudentDailySummary.objects.filter(pk=summary.pk).exists()
+    assert not type(student).objects.filter(pk=student.pk).exists()

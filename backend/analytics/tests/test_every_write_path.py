@@ -561,3 +561,30 @@ def test_an_api_write_leaves_no_differing_summary_row(api_client, route, method)
     response = send(recipe.path(w), body) if recipe.form else send(recipe.path(w), body, format="json")
     assert 200 <= response.status_code < 400, (response.status_code, getattr(response, "data", None))
     assert analytics_verify() == []
+
+
+def test_an_admin_action_added_without_a_recipe_fails_the_coverage(monkeypatch):
+    from finance.admin import FeeInvoiceAdmin
+
+    def reopen(modeladmin, request, queryset):
+        queryset.update(status=FeeInvoice.Status.OPEN)
+
+    monkeypatch.setattr(FeeInvoiceAdmin, "actions", (*FeeInvoiceAdmin.actions, reopen))
+    missing = admin_operations(_superuser_request()) - _recipe_operations()
+    assert missing == {("finance.FeeInvoice", "action reopen")}
+
+
+def test_an_api_write_added_without_a_recipe_fails_the_coverage(monkeypatch):
+    from finance.apis import InvoiceDetailApi
+
+    monkeypatch.setattr(InvoiceDetailApi, "patch", lambda self, request, pk: None, raising=False)
+    assert api_writes() - set(API) == {("api/invoices/<int:pk>/", "PATCH")}
+
+
+@pytest.mark.django_db
+def test_the_verification_after_each_operation_sees_a_write_that_bypasses_the_engine(admin_client):
+    w = office_world()
+    FeeInvoice.objects.filter(pk=w.invoice.pk).update(status=FeeInvoice.Status.VOID)  # what the old action did
+    assert {(difference.table, difference.key) for difference in analytics_verify()} >= {
+        ("SchoolDailySummary", (w.school.pk, MONDAY))
+    }
