@@ -7,9 +7,12 @@ of a source model: a chain through ``Model.objects`` (or ``_default_manager``), 
 (``filter``, ``all``...), a variable called ``queryset`` / ``qs``, or a related manager whose name
 is one of the source models' relations. A chain whose model the code does not name (``queryset``,
 ``type(row).objects``) counts as a source model: the check errs on the side of reporting.
+Raw SQL is found when the code spells out an ``INSERT``, ``UPDATE``, ``DELETE`` or ``COPY`` of a
+source table in what it passes to ``execute`` (SQL built from variables alone cannot be read).
 """
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,13 +34,14 @@ QUERYSET_METHODS = {
     "using",
 }
 QUERYSET_NAMES = {"queryset", "qs"}
+SQL_WRITE = re.compile(r"\b(?:insert\s+into|update|delete\s+from|copy)\s+\"?(\w+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, order=True)
 class BulkWrite:
     path: str  # relative to the backend directory
     function: str  # the qualified name of the enclosing function ("" at module level)
-    method: str  # update, bulk_update, bulk_create, delete or _raw_delete
+    method: str  # update, bulk_update, bulk_create, delete, _raw_delete, or "sql" (raw SQL writing a source table)
     line: int
 
     @property
@@ -61,8 +65,10 @@ def _chain(node: ast.expr) -> tuple[str | None, list[str]]:
 
 
 class _Finder(ast.NodeVisitor):
-    def __init__(self, path: str, source_models: set[str], other_models: set[str], relations: set[str]):
+    def __init__(self, path, source_models, other_models, relations, tables, constants: dict[str, str]):
         self.path = path
+        self.tables = tables
+        self.constants = constants
         self.source_models = source_models
         self.other_models = other_models
         self.relations = relations
@@ -81,8 +87,25 @@ class _Finder(ast.NodeVisitor):
         if not isinstance(node.func, ast.Attribute):
             return
         method = node.func.attr
+        if method in ("execute", "executemany") and node.args and self._writes_source_table(node.args[0]):
+            self.found.append(BulkWrite(self.path, ".".join(self.scope), "sql", node.lineno))
         if method == "_raw_delete" or (method in BULK_METHODS and self._on_source_queryset(node.func.value)):
             self.found.append(BulkWrite(self.path, ".".join(self.scope), method, node.lineno))
+
+    def _sql_text(self, node: ast.expr) -> str:
+        """The SQL the code spells out: a string, an f-string's fixed parts, a module constant (``.format``-ed)."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.JoinedStr):
+            return " ".join(self._sql_text(part) for part in node.values)
+        if isinstance(node, ast.Name):
+            return self.constants.get(node.id, "")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+            return self._sql_text(node.func.value)
+        return ""
+
+    def _writes_source_table(self, node: ast.expr) -> bool:
+        return any(table.lower() in self.tables for table in SQL_WRITE.findall(self._sql_text(node)))
 
     def _on_source_queryset(self, receiver: ast.expr) -> bool:
         root, names = _chain(receiver)
@@ -95,10 +118,22 @@ class _Finder(ast.NodeVisitor):
         )
 
 
-def bulk_writes_in(source: str, *, path: str, source_models, other_models=(), relations=()) -> list[BulkWrite]:
-    """The bulk writes to source rows in one module's text."""
-    finder = _Finder(path, set(source_models), set(other_models), set(relations))
-    finder.visit(ast.parse(source, filename=path))
+def bulk_writes_in(
+    source: str, *, path: str, source_models, other_models=(), relations=(), tables=()
+) -> list[BulkWrite]:
+    """The bulk writes to source rows in one module's text (``tables``: the source models' table names)."""
+    tree = ast.parse(source, filename=path)
+    constants = {
+        target.id: statement.value.value
+        for statement in tree.body
+        if isinstance(statement, ast.Assign)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+        for target in statement.targets
+        if isinstance(target, ast.Name)
+    }
+    finder = _Finder(path, set(source_models), set(other_models), set(relations), set(tables), constants)
+    finder.visit(tree)
     return finder.found
 
 

@@ -39,8 +39,9 @@ ALLOWED = {
 }
 
 
-def _model_names() -> tuple[set[str], set[str], set[str]]:
-    """Names of the source models, of the other models, and of the related managers of source rows."""
+def _model_names() -> tuple[set[str], set[str], set[str], set[str]]:
+    """Names of the source models, of the other models, of the related managers of source rows, and the
+    source tables."""
     source = {model for model in apps.get_models() if model._meta.app_label in SOURCE_APPS}
     relations = set()
     for model in apps.get_models():
@@ -49,12 +50,13 @@ def _model_names() -> tuple[set[str], set[str], set[str]]:
                 relations.add(relation.get_accessor_name())
         relations.update(field.name for field in model._meta.many_to_many if field.related_model in source)
     others = {model.__name__ for model in apps.get_models()} - {model.__name__ for model in source}
-    return {model.__name__ for model in source}, others, relations
+    tables = {model._meta.db_table.lower() for model in source}
+    return {model.__name__ for model in source}, others, relations, tables
 
 
 def _found_in_the_code() -> list[BulkWrite]:
-    source, others, relations = _model_names()
-    return bulk_writes_under(BACKEND, source_models=source, other_models=others, relations=relations)
+    source, others, relations, tables = _model_names()
+    return bulk_writes_under(BACKEND, source_models=source, other_models=others, relations=relations, tables=tables)
 
 
 def test_only_the_designated_paths_write_source_rows_without_signals():
@@ -75,6 +77,7 @@ def _check(code: str) -> list[tuple[str, str]]:
         source_models={"FeeInvoice", "Attendance"},
         other_models={"JobRun"},
         relations={"marks", "payments"},
+        tables={"finance_feeinvoice", "attendance_attendance"},
     )
     return [(write.function, write.method) for write in found]
 
@@ -98,6 +101,13 @@ def test_the_check_catches_planted_bulk_writes():
         def purge(rows):
             rows._raw_delete(rows.db)
             Attendance.objects.all().delete()
+
+        VOID_ALL = "UPDATE finance_feeinvoice SET status = 'VOID'"
+
+        def raw(cursor, table):
+            cursor.execute("DELETE FROM attendance_attendance WHERE lesson_id = %s", [1])
+            cursor.execute(VOID_ALL)
+            cursor.execute(f'INSERT INTO "finance_feeinvoice" (amount) VALUES ({table})')
     """
     assert _check(code) == [
         ("void_all", "update"),
@@ -109,6 +119,9 @@ def test_the_check_catches_planted_bulk_writes():
         ("rename", "bulk_create"),
         ("purge", "_raw_delete"),
         ("purge", "delete"),
+        ("raw", "sql"),
+        ("raw", "sql"),
+        ("raw", "sql"),
     ]
 
 
@@ -123,6 +136,8 @@ def test_the_check_leaves_per_row_writes_and_other_tables_alone():
             keys.update({1})
             counts[0].update(a=1)
             {}.update(a=1)
+            cursor.execute("UPDATE analytics_jobrun SET status = 'DONE'")
+            cursor.execute("INSERT INTO x SELECT * FROM finance_feeinvoice ON CONFLICT (id) DO UPDATE SET a = 1")
     """
     assert _check(code) == []
 
