@@ -15,8 +15,9 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.contrib.auth.models import Group
-from django.test import RequestFactory
+from django.test import RequestFactory, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.authtoken.models import Token, TokenProxy
 
@@ -88,6 +89,22 @@ def office_world() -> SimpleNamespace:
     behavior_score_set(student=first, day=MONDAY, score=4)
     teacher_comment_set(student=first, term=w.term, subject=w.subject, comment="Steady work.")
     return w
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """One office world for the module, committed; each test's own writes are rolled back after it."""
+    # The fast hasher of the tests (conftest's is per test): the sign-in endpoints check these passwords.
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=[MD5PasswordHasher.__module__ + ".MD5PasswordHasher"]),
+    ):
+        w = office_world()
+    yield w
+    with django_db_blocker.unblock():
+        # Rows that protect their parents first, then the schools (the rest goes by cascade), then the logins.
+        for model in (Payment, FeeInvoice, Homework, Lesson, Student, School, Token, User):
+            model.objects.all().delete()
 
 
 def homework(w, *, due: datetime.date, **values) -> Homework:
@@ -427,8 +444,8 @@ ADMIN_OPERATIONS = sorted(_recipe_operations())
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("label", "operation"), ADMIN_OPERATIONS, ids=[" ".join(pair) for pair in ADMIN_OPERATIONS])
-def test_an_admin_operation_leaves_no_differing_summary_row(admin_client, label, operation):
-    w = office_world()
+def test_an_admin_operation_leaves_no_differing_summary_row(admin_client, world, label, operation):
+    w = world
     assert analytics_verify() == []
     _run_admin(admin_client, w, label, operation)
     assert analytics_verify() == []
@@ -547,8 +564,8 @@ def test_every_api_write_is_covered():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("route", "method"), sorted(API), ids=[" ".join(key) for key in sorted(API)])
-def test_an_api_write_leaves_no_differing_summary_row(api_client, route, method):
-    w = office_world()
+def test_an_api_write_leaves_no_differing_summary_row(api_client, world, route, method):
+    w = world
     recipe = API[route, method]
     user = recipe.user(w)
     if user is not None:
@@ -582,8 +599,8 @@ def test_an_api_write_added_without_a_recipe_fails_the_coverage(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_the_verification_after_each_operation_sees_a_write_that_bypasses_the_engine(admin_client):
-    w = office_world()
+def test_the_verification_after_each_operation_sees_a_write_that_bypasses_the_engine(world):
+    w = world
     FeeInvoice.objects.filter(pk=w.invoice.pk).update(status=FeeInvoice.Status.VOID)  # what the old action did
     assert {(difference.table, difference.key) for difference in analytics_verify()} >= {
         ("SchoolDailySummary", (w.school.pk, MONDAY))
