@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from analytics.models import (
     JobRun,
@@ -11,7 +11,7 @@ from analytics.models import (
     StudentTermStanding,
     TeacherPerformanceMetric,
 )
-from analytics.services import behavior_score_problem
+from analytics.services import behavior_score_problem, behavior_score_set, teacher_comment_set
 from core.admin import related_search
 from schools.admin import STUDENT_SEARCH
 
@@ -25,7 +25,15 @@ class SummaryRowAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return False
+        # A row is deleted with its student, term, teacher or school (by cascade), never on its own: Django
+        # asks about each row of a cascade (obj given) and about the list's delete action (obj None).
+        return obj is not None and super().has_delete_permission(request, obj)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        raise PermissionDenied
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "show_delete": False})
 
     def has_change_permission(self, request, obj=None):
         return bool(self.teacher_inputs) and super().has_change_permission(request, obj)
@@ -34,8 +42,14 @@ class SummaryRowAdmin(admin.ModelAdmin):
         return [f.name for f in self.model._meta.fields if not f.primary_key and f.name not in self.teacher_inputs]
 
     def save_model(self, request, obj, form, change):
-        # Only the teacher input is written, so derived values recomputed meanwhile are not overwritten.
-        obj.save(update_fields=[*form.changed_data, "updated_at"])
+        # Through the service the API uses: it writes the teacher input only (derived values recomputed
+        # meanwhile are not overwritten), then recomputes the row, which removes a row that only the
+        # cleared input kept.
+        if form.changed_data:
+            self.save_teacher_input(obj)
+
+    def save_teacher_input(self, obj) -> None:
+        raise NotImplementedError(f"{type(self).__name__} has teacher inputs but no service to save them")
 
 
 class DailySummaryForm(forms.ModelForm):
@@ -44,6 +58,9 @@ class DailySummaryForm(forms.ModelForm):
         problem = behavior_score_problem(school=self.instance.school, score=score)
         if problem:
             raise ValidationError(problem)
+        day = self.instance.date
+        if not self.instance.school.terms.filter(start_date__lte=day, end_date__gte=day).exists():
+            raise ValidationError(f"{day} is not within any term of the school.")
         return score
 
 
@@ -66,6 +83,9 @@ class StudentDailySummaryAdmin(SummaryRowAdmin):
     search_fields = related_search("student", STUDENT_SEARCH)
     date_hierarchy = "date"
 
+    def save_teacher_input(self, obj: StudentDailySummary) -> None:
+        behavior_score_set(student=obj.student, day=obj.date, score=obj.behavior_score)
+
 
 @admin.register(StudentTermPerformance)
 class StudentTermPerformanceAdmin(SummaryRowAdmin):
@@ -74,6 +94,9 @@ class StudentTermPerformanceAdmin(SummaryRowAdmin):
     list_filter = ("school", "term", "subject")
     list_select_related = ("student", "term", "subject")
     search_fields = (*related_search("student", STUDENT_SEARCH), "subject__name")
+
+    def save_teacher_input(self, obj: StudentTermPerformance) -> None:
+        teacher_comment_set(student=obj.student, term=obj.term, subject=obj.subject, comment=obj.teacher_comment)
 
 
 @admin.register(TeacherPerformanceMetric)

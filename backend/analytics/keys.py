@@ -39,7 +39,7 @@ class Keys:
     term_all_subjects: set = field(default_factory=set)  # (student_id, term_id): every subject row
     teacher: set = field(default_factory=set)  # (teacher_id, week_start)
     students: set = field(default_factory=set)  # every daily key of these students
-    terms: set = field(default_factory=set)  # every term key of these terms
+    terms: set = field(default_factory=set)  # every key of these terms (subject rows and term attendance)
     teachers: set = field(default_factory=set)  # every metric of these teachers
     schools: set = field(default_factory=set)  # everything of these schools
     school_days: set = field(default_factory=set)  # (school_id, date) of the school rollup (money)
@@ -474,20 +474,24 @@ def _week_overlaps(monday: datetime.date, period: tuple[datetime.date, datetime.
     return monday <= period[1] and monday + datetime.timedelta(days=6) >= period[0]
 
 
-def term_attendance_keys_discover(*, term_ids: Iterable[int], student_ids: Iterable[int]) -> set:
-    student_ids = set(student_ids)
+def term_attendance_keys_discover(*, term_ids: Iterable[int], student_ids: Iterable[int] | None = None) -> set:
+    """(student, term) keys with marked days in the term or a stored row (of the students, or of everyone)."""
+    student_filter = {"student_id__in": set(student_ids)} if student_ids is not None else {}
     keys = set()
     for term in AcademicTerm.objects.filter(id__in=set(term_ids)):
         keys.update(
             (student_id, term.pk)
             for student_id in StudentDailySummary.objects.filter(
-                student_id__in=student_ids, date__range=(term.start_date, term.end_date), lessons_marked__gt=0
+                school_id=term.school_id,
+                date__range=(term.start_date, term.end_date),
+                lessons_marked__gt=0,
+                **student_filter,
             )
             .values_list("student_id", flat=True)
             .distinct()
         )
     keys.update(
-        StudentTermAttendance.objects.filter(term_id__in=set(term_ids), student_id__in=student_ids).values_list(
+        StudentTermAttendance.objects.filter(term_id__in=set(term_ids), **student_filter).values_list(
             "student_id", "term_id"
         )
     )

@@ -322,6 +322,9 @@ def keys_refresh(*, keys: Keys, dry_run: bool = False) -> RefreshResult:
     term = keys.term | term_keys_discover(term_ids=keys.terms) if keys.terms else keys.term
     teacher = keys.teacher | teacher_keys_discover(teacher_ids=keys.teachers) if keys.teachers else keys.teacher
     student_terms, school_days = rollup_keys(daily_keys=daily)
+    if keys.terms:
+        # A term whose dates change takes in or leaves out days of every student's term attendance.
+        student_terms |= term_attendance_keys_discover(term_ids=keys.terms)
     result += _refresh_together(
         daily=daily,
         term=term,

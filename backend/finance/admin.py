@@ -6,10 +6,10 @@ from django.db import transaction
 from django.db.models import Sum, Value
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
-from django.utils import timezone
 
 from core.admin import AUDIT_FIELDS, InlinesOnceSavedMixin, related_search
 from finance.models import FeeInvoice, Payment
+from finance.services import invoices_void
 from schools.admin import STUDENT_SEARCH
 
 
@@ -67,7 +67,7 @@ class FeeInvoiceAdmin(InlinesOnceSavedMixin, admin.ModelAdmin):
 
     @admin.action(description="Void the selected invoices")
     def void(self, request, queryset):
-        count = queryset.update(status=FeeInvoice.Status.VOID, updated_at=timezone.now())
+        count = invoices_void(invoice_ids=queryset.values_list("pk", flat=True))
         self.message_user(request, f"{count} invoice(s) voided.")
 
 

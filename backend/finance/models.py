@@ -23,7 +23,7 @@ class FeeInvoice(TrackedModel):
     term = models.ForeignKey(AcademicTerm, on_delete=models.PROTECT, null=True, blank=True, related_name="invoices")
     description = models.CharField(max_length=200, blank=True)
     amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0.01"))])
-    issued_on = models.DateField(default=timezone.localdate)
+    issued_on = models.DateField(blank=True, help_text="Leave empty for today's date at the student's school.")
     due_date = models.DateField()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
 
@@ -43,6 +43,13 @@ class FeeInvoice(TrackedModel):
     def clean(self) -> None:
         if self.term_id and self.student_id and self.term.school_id != self.student.school_id:
             raise ValidationError({"term": "The term belongs to another school."})
+
+    def save(self, *args, **kwargs):
+        if self.issued_on is None:
+            # The school's calendar date, not the server's: in Nairobi an invoice entered at 01:30 is
+            # issued that day, although it is still the day before in UTC.
+            self.issued_on = self.student.school.local_date(timezone.now())
+        super().save(*args, **kwargs)
 
     @property
     def amount_paid(self) -> Decimal:

@@ -18,11 +18,13 @@ def test_only_the_behaviour_score_is_written(admin_client, summary):
     url = admin_url(StudentDailySummary, "change", summary.pk)
     page = admin_client.get(url)
     assert list(page.context["adminform"].form.fields) == ["behavior_score"]
-    # A recomputation between the office opening the page and saving it is not overwritten.
-    StudentDailySummary.objects.filter(pk=summary.pk).update(lessons_marked=7)
+    # A mark recorded between the office opening the page and saving it is not overwritten.
+    factories.AttendanceFactory(
+        lesson__class_group=summary.student.class_group, lesson__date=summary.date, student=summary.student
+    )
     assert admin_client.post(url, {"behavior_score": "4"}).status_code == 302
     summary.refresh_from_db()
-    assert (summary.behavior_score, summary.lessons_marked, summary.attendance_status) == (4, 7, "ABSENT")
+    assert (summary.behavior_score, summary.lessons_marked, summary.lessons_attended) == (4, 2, 1)
 
 
 def test_a_behaviour_score_outside_the_school_range_is_refused(admin_client, summary):
@@ -41,3 +43,13 @@ def test_summary_rows_are_not_added_or_deleted_by_hand(admin_client, summary):
     metric = TeacherPerformanceMetric.objects.get()
     page = admin_client.get(admin_url(TeacherPerformanceMetric, "change", metric.pk))
     assert page.context["has_change_permission"] is False
+
+
+def test_summary_rows_do_not_stop_the_office_deleting_their_student(admin_client, summary):
+    student = summary.student
+    page = admin_client.get(admin_url(StudentDailySummary, "change", summary.pk))
+    assert page.context["show_delete"] is False  # no Delete button on the row itself
+    response = admin_client.post(admin_url(type(student), "delete", student.pk), {"post": "yes"})
+    assert response.status_code == 302
+    assert not StudentDailySummary.objects.filter(pk=summary.pk).exists()
+    assert not type(student).objects.filter(pk=student.pk).exists()
