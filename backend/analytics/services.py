@@ -61,6 +61,7 @@ from analytics.models import (
 )
 from attendance.models import Attendance, AttendanceStatus, Lesson
 from communication.models import Communication
+from core.bounds import school_date_errors
 from core.dates import local_date, utc_midnight
 from finance.models import FeeInvoice, Payment
 from homework.models import Grade, Homework, HomeworkSubmission
@@ -1042,8 +1043,12 @@ def behavior_score_set(*, student: Student, day: datetime.date, score: int | Non
     problem = behavior_score_problem(school=school, score=score)
     if problem:
         raise ValidationError({"score": problem})
+    # A score is for a school day that has been: within a term, not after today.
     if not school.terms.filter(start_date__lte=day, end_date__gte=day).exists():
         raise ValidationError({"date": f"{day} is not within any term of the school."})
+    errors = school_date_errors(school, dates={"date": day}, past={"date"})
+    if errors:
+        raise ValidationError(errors)
     key = (student.pk, day)
     with transaction.atomic():
         # The engine's lock of the key: a recomputation running now cannot delete the row under us.
