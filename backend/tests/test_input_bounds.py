@@ -10,6 +10,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.contrib import admin
 from django.urls import reverse
 
 from attendance.models import Attendance, Lesson
@@ -406,3 +407,23 @@ def test_the_admin_refuses_a_date_of_birth_from_the_1800s(staff_client, w):
     response = post_changeform(staff_client, url, {"date_of_birth": "1850-05-01"})
 
     assert list(form_errors(response)) == ["date_of_birth"]
+
+
+CALENDAR_END = [{"year": 9999}, {"year": 9999, "month": 12}, {"year": 9999, "month": 12, "day": 31}]
+DATE_HIERARCHIES = sorted(
+    (model._meta.label, model, model_admin.date_hierarchy)
+    for model, model_admin in admin.site._registry.items()
+    if model_admin.date_hierarchy
+)
+
+
+@pytest.mark.parametrize(("label", "model", "field"), DATE_HIERARCHIES, ids=[row[0] for row in DATE_HIERARCHIES])
+@pytest.mark.parametrize("period", CALENDAR_END)
+def test_the_admin_date_hierarchy_at_the_calendar_end_is_bad_parameters(staff_client, label, model, field, period):
+    """Django computes the end of the period asked for (year 10000): the list again with "?e=1", not a 500."""
+    query = {f"{field}__{part}": value for part, value in period.items()}
+
+    response = staff_client.get(admin_url(model, "changelist"), query)
+
+    assert response.status_code == 302, label
+    assert response.url.endswith("?e=1")
