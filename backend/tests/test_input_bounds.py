@@ -302,6 +302,23 @@ def test_query_ids_outside_the_id_range_are_refused(api_client, w, name, url, qu
     assert_refused(api_client.get(reverse(url, args=args), query), name)
 
 
+@pytest.mark.parametrize("value", [2**63, 2**64, 0, -1])
+@pytest.mark.parametrize(
+    ("url", "user", "field", "body"),
+    [
+        ("lesson-list", "teacher", "class_group", {"date": "2026-10-15", "period": 3}),
+        ("payment-list", "admin", "invoice", {"amount": "1.00", "method": "CASH"}),
+        ("communication-list", "teacher", "recipient", {"channel": "email", "subject": "Hello"}),
+    ],
+)
+def test_related_ids_outside_the_id_range_do_not_exist(api_client, w, url, user, field, body, value):
+    api_client.force_authenticate(w[user].user)
+
+    response = api_client.post(reverse(url), {**body, field: value}, format="json")
+
+    assert_refused(response, field)
+
+
 def test_teacher_comment_ids_outside_the_id_range_are_refused(api_client, w):
     api_client.force_authenticate(w["teacher"].user)
     url = reverse("student-teacher-comment", args=[w["student"].pk])

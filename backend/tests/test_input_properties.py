@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 EARLIEST, LATEST, TODAY = datetime.date(2025, 1, 5), datetime.date(2027, 12, 18), datetime.date(2026, 10, 15)
 NAIROBI = zoneinfo.ZoneInfo("Africa/Nairobi")
 PROPERTY = settings(
-    max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
 )
 # Mostly the calendar's whole range, with the window's edges and the integer ranges' edges made likely.
 DATES = st.one_of(
