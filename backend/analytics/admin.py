@@ -12,11 +12,11 @@ from analytics.models import (
     TeacherPerformanceMetric,
 )
 from analytics.services import behavior_score_problem, behavior_score_set, teacher_comment_set
-from core.admin import related_search
+from core.admin import BoundedDateHierarchyMixin, related_search
 from schools.admin import STUDENT_SEARCH
 
 
-class SummaryRowAdmin(admin.ModelAdmin):
+class SummaryRowAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
     """Rows written by the analytics engine or its jobs: read-only here, except the teacher inputs."""
 
     teacher_inputs: tuple[str, ...] = ()

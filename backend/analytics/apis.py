@@ -9,6 +9,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from analytics import api_examples, selectors, services
+from core.bounds import id_field, query_date_field
 from schools.models import AcademicTerm, School, Subject
 from schools.permissions import HasRole, IsTeacher, IsTeacherOrAdmin
 from schools.selectors import Role, in_users_school, students_visible_to, user_role
@@ -21,11 +22,11 @@ class AnalyticsApi(APIView):
 
 class PeriodQuerySerializer(serializers.Serializer):
     # "from" is a Python keyword: declared below under its query-string name.
-    to = serializers.DateField(required=False, help_text="Last date of the period (inclusive), YYYY-MM-DD.")
+    to = query_date_field(required=False, help_text="Last date of the period (inclusive), YYYY-MM-DD.")
 
     def get_fields(self):
         fields = super().get_fields()
-        fields["from"] = serializers.DateField(required=False, help_text="First date of the period, YYYY-MM-DD.")
+        fields["from"] = query_date_field(required=False, help_text="First date of the period, YYYY-MM-DD.")
         return fields
 
     def validate(self, attrs):
@@ -38,8 +39,8 @@ class PeriodQuerySerializer(serializers.Serializer):
 
 
 class OverviewQuerySerializer(PeriodQuerySerializer):
-    term = serializers.IntegerField(required=False, min_value=1, help_text="Term id; default the current term.")
-    subject = serializers.IntegerField(required=False, min_value=1, help_text="Only this subject (id).")
+    term = id_field(required=False, help_text="Term id; default the current term.")
+    subject = id_field(required=False, help_text="Only this subject (id).")
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -265,12 +266,10 @@ class TeacherPerformanceApi(AnalyticsApi):
 
 
 class SchoolHealthQuerySerializer(PeriodQuerySerializer):
-    school = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        help_text="School id; an admin's own school by default, every school for a superuser.",
+    school = id_field(
+        required=False, help_text="School id; an admin's own school by default, every school for a superuser."
     )
-    term = serializers.IntegerField(required=False, min_value=1, help_text="Term id; default the current term.")
+    term = id_field(required=False, help_text="Term id; default the current term.")
 
 
 def money_field(help_text: str) -> serializers.DecimalField:
@@ -367,8 +366,8 @@ class BehaviorScoreSerializer(serializers.Serializer):
 
 
 class TeacherCommentSerializer(serializers.Serializer):
-    term = serializers.IntegerField(min_value=1)
-    subject = serializers.IntegerField(min_value=1)
+    term = id_field()
+    subject = id_field()
     comment = serializers.CharField(allow_blank=True, max_length=5000, help_text="Empty clears the comment.")
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from attendance.models import AttendanceStatus
+from core.dates import days_later
 
 PRESENT, LATE, ABSENT, EXCUSED = (
     AttendanceStatus.PRESENT,
@@ -98,10 +99,20 @@ def daily_attendance_status(statuses: Iterable[str]) -> str | None:
 
 
 def submission_deadline(due_date: datetime.date, tz: datetime.tzinfo) -> datetime.datetime:
-    """The first moment after the due date in the school's time zone; a submission before it is on time."""
+    """The first moment after the due date in the school's time zone; a submission before it is on time.
+
+    The calendar's last day has no next day: its deadline is its last representable moment.
+    """
+    if due_date == datetime.date.max:
+        return datetime.datetime.max.replace(tzinfo=tz)
     return datetime.datetime.combine(due_date + datetime.timedelta(days=1), datetime.time(0), tzinfo=tz)
 
 
 def week_start(day: datetime.date) -> datetime.date:
-    """The Monday of the week the day falls in."""
+    """The Monday of the week the day falls in (the calendar's first day, 0001-01-01, is a Monday)."""
     return day - datetime.timedelta(days=day.weekday())
+
+
+def week_end(monday: datetime.date) -> datetime.date:
+    """The Sunday of the week starting ``monday``; the calendar's last day for its last, incomplete week."""
+    return days_later(monday, 6)

@@ -31,8 +31,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from analytics import services
-from analytics.definitions import week_start
+from analytics.definitions import week_end, week_start
 from analytics.models import JobRun, StudentTermPerformance, StudentTermStanding, TeacherPerformanceMetric
+from core.dates import days_later
 from schools.models import AcademicTerm, ClassGroup, School, Student, Teacher
 
 STALE_AFTER = datetime.timedelta(minutes=30)
@@ -455,7 +456,7 @@ def teacher_metrics_run(
     if first_week.weekday() or last_week.weekday() or last_week < first_week:
         raise ValueError(f"Weeks must be Mondays with the first not after the last: {first_week}, {last_week}")
     weeks = [first_week + datetime.timedelta(weeks=n) for n in range((last_week - first_week).days // 7 + 1)]
-    period_end = last_week + datetime.timedelta(days=6)
+    period_end = week_end(last_week)
     count = "1 week" if len(weeks) == 1 else f"{len(weeks)} weeks"
     label = f"{_school_label(school)}, weeks {first_week}..{period_end} ({count})"
     with _job_run(
@@ -559,11 +560,7 @@ def job_slot_settled(*, job: str, school_id: int, scheduled_for: datetime.dateti
 def ranks_terms_for_night(*, terms: Iterable[AcademicTerm], day: datetime.date) -> list[AcademicTerm]:
     """The terms a nightly rank run on `day` covers: the one containing the day before, and any just ended."""
     yesterday = day - datetime.timedelta(days=1)
-    return [
-        term
-        for term in terms
-        if term.start_date <= yesterday <= term.end_date + datetime.timedelta(days=LATE_GRADING_DAYS)
-    ]
+    return [term for term in terms if term.start_date <= yesterday <= days_later(term.end_date, LATE_GRADING_DAYS)]
 
 
 def scheduled_runs_due(*, now: datetime.datetime, schedules: dict[str, Schedule] | None = None) -> list[DueRun]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from django.db import connection, models
 from django.db.models import OuterRef, Q, Subquery
 
-from analytics.definitions import week_start
+from analytics.definitions import week_end, week_start
 from analytics.models import (
     SchoolDailySummary,
     StudentDailySummary,
@@ -25,6 +25,7 @@ from analytics.models import (
 )
 from attendance.models import Attendance, Lesson
 from communication.models import Communication
+from core.dates import local_date
 from finance.models import FeeInvoice, Payment
 from homework.models import Grade, Homework, HomeworkSubmission
 from schools.models import AcademicTerm, School, Student, Teacher
@@ -274,7 +275,7 @@ def communication_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
     for sender_id, sent_at in rows:
         if sender_id in teachers:
             teacher_id, tz = teachers[sender_id]
-            keys.teacher.add((teacher_id, week_start(sent_at.astimezone(tz).date())))
+            keys.teacher.add((teacher_id, week_start(local_date(sent_at, tz))))
     return keys
 
 
@@ -283,7 +284,7 @@ def payment_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
         "invoice__student__school_id", "invoice__student__school__timezone", "paid_at"
     )
     return Keys(
-        school_days={(school_id, paid_at.astimezone(zoneinfo.ZoneInfo(tz)).date()) for school_id, tz, paid_at in rows}
+        school_days={(school_id, local_date(paid_at, zoneinfo.ZoneInfo(tz))) for school_id, tz, paid_at in rows}
     )
 
 
@@ -471,7 +472,7 @@ def teacher_keys_discover(*, teacher_ids: Iterable[int], period=None) -> set:
 
 
 def _week_overlaps(monday: datetime.date, period: tuple[datetime.date, datetime.date]) -> bool:
-    return monday <= period[1] and monday + datetime.timedelta(days=6) >= period[0]
+    return monday <= period[1] and week_end(monday) >= period[0]
 
 
 def term_attendance_keys_discover(*, term_ids: Iterable[int], student_ids: Iterable[int] | None = None) -> set:

@@ -39,6 +39,7 @@ from analytics.definitions import (
     daily_attendance_status,
     mean_percentage,
     submission_deadline,
+    week_end,
     week_start,
 )
 from analytics.keys import (
@@ -60,7 +61,9 @@ from analytics.models import (
 )
 from attendance.models import Attendance, AttendanceStatus, Lesson
 from communication.models import Communication
+from core.bounds import school_date_errors
 from core.conflicts import conflict_retried
+from core.dates import local_date, utc_midnight
 from finance.models import FeeInvoice, Payment
 from homework.models import Grade, Homework, HomeworkSubmission
 from schools.models import AcademicTerm, School, Student, Teacher
@@ -832,7 +835,7 @@ def _teacher_compute(keys: set[TeacherKey], *, stored: dict | None = None, chang
     kept = {key: row for key, row in (stored or {}).items() if changed == {MARKS}}
     teacher_ids = {teacher_id for teacher_id, _ in keys}
     weeks = {week for _, week in keys}
-    first, last = min(weeks), max(weeks) + datetime.timedelta(days=6)
+    first, last = min(weeks), week_end(max(weeks))
     teachers = {
         row["id"]: row
         for row in Teacher.objects.filter(id__in=teacher_ids)
@@ -891,19 +894,21 @@ def _teacher_homework_and_messages(teachers: dict[int, dict], period, homework: 
 
     # Messages are dated in the teacher's school time zone: read a day either side, then place each.
     teacher_of_user = {row["user_id"]: row for row in teachers.values()}
-    margin = datetime.timedelta(days=1)
     for sender_id, sent_at in (
-        Communication.objects.filter(
-            sender_id__in=teacher_of_user,
-            sent_at__gte=datetime.datetime.combine(first, datetime.time(0), tzinfo=datetime.UTC) - margin,
-            sent_at__lt=datetime.datetime.combine(last, datetime.time(0), tzinfo=datetime.UTC) + 2 * margin,
-        )
+        Communication.objects.filter(sender_id__in=teacher_of_user, **_moments_around("sent_at", first, last))
         .order_by()
         .values_list("sender_id", "sent_at")
     ):
         teacher = teacher_of_user[sender_id]
-        local_day = sent_at.astimezone(zoneinfo.ZoneInfo(teacher["school__timezone"])).date()
+        local_day = local_date(sent_at, zoneinfo.ZoneInfo(teacher["school__timezone"]))
         messages[teacher["id"], week_start(local_day)] += 1
+
+
+def _moments_around(field: str, first: datetime.date, last: datetime.date) -> dict:
+    """Filter of timestamps whose date in some school's time zone can fall within first..last: a day either side
+    in UTC (time zones are within a day of it); no bound on a side that would leave the calendar."""
+    bounds = {f"{field}__gte": utc_midnight(first, plus_days=-1), f"{field}__lt": utc_midnight(last, plus_days=2)}
+    return {lookup: moment for lookup, moment in bounds.items() if moment is not None}
 
 
 # --- rollups: StudentTermAttendance and SchoolDailySummary --------------------------------------
@@ -1012,17 +1017,14 @@ def _school_day_money(keys: set[tuple[int, datetime.date]], values: dict) -> Non
         .annotate(cents=Sum(Round(F("amount") * 100), output_field=IntegerField()))
     ):
         values[row["student__school_id"], row["issued_on"]]["amount_invoiced"] = _cents(row["cents"])
-    margin = datetime.timedelta(days=1)
     for school_id, tz, paid_at, amount in (
         Payment.objects.filter(
-            invoice__student__school_id__in=school_ids,
-            paid_at__gte=datetime.datetime.combine(min(dates), datetime.time(0), tzinfo=datetime.UTC) - margin,
-            paid_at__lt=datetime.datetime.combine(max(dates), datetime.time(0), tzinfo=datetime.UTC) + 2 * margin,
+            invoice__student__school_id__in=school_ids, **_moments_around("paid_at", min(dates), max(dates))
         )
         .exclude(invoice__status=FeeInvoice.Status.VOID)
         .values_list("invoice__student__school_id", "invoice__student__school__timezone", "paid_at", "amount")
     ):
-        key = (school_id, paid_at.astimezone(zoneinfo.ZoneInfo(tz)).date())
+        key = (school_id, local_date(paid_at, zoneinfo.ZoneInfo(tz)))
         if key in keys:
             values[key]["payments_received"] += amount
             values[key]["payments_count"] += 1
@@ -1046,8 +1048,12 @@ def behavior_score_set(*, student: Student, day: datetime.date, score: int | Non
     problem = behavior_score_problem(school=school, score=score)
     if problem:
         raise ValidationError({"score": problem})
+    # A score is for a school day that has been: within a term, not after today.
     if not school.terms.filter(start_date__lte=day, end_date__gte=day).exists():
         raise ValidationError({"date": f"{day} is not within any term of the school."})
+    errors = school_date_errors(school, dates={"date": day}, past={"date"})
+    if errors:
+        raise ValidationError(errors)
     key = (student.pk, day)
     with transaction.atomic():
         # The engine's lock of the key: a recomputation running now cannot delete the row under us.

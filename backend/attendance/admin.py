@@ -6,6 +6,7 @@ from core.admin import (
     AUDIT_FIELDS,
     AuthorStampedAdmin,
     AuthorStampedInlineMixin,
+    BoundedDateHierarchyMixin,
     InlinesOnceSavedMixin,
     related_search,
 )
@@ -26,7 +27,7 @@ class AttendanceInline(AuthorStampedInlineMixin, admin.TabularInline):
 
 
 @admin.register(Lesson)
-class LessonAdmin(InlinesOnceSavedMixin, admin.ModelAdmin):
+class LessonAdmin(InlinesOnceSavedMixin, BoundedDateHierarchyMixin, admin.ModelAdmin):
     list_display = ("date", "period", "class_group", "subject", "teacher", "marks")
     # Explicit: with an aggregate annotation (GROUP BY) Meta.ordering is not applied.
     ordering = ("-date", "period", "id")

@@ -5,6 +5,7 @@ from attendance.models import Attendance, Lesson
 from attendance.selectors import lessons_visible_to
 from attendance.services import ROLL_CALL_MAX_MARKS, lesson_create, roll_call_record
 from core.api import ScopedPrimaryKeyRelatedField
+from core.bounds import id_field
 from schools.apis import TeacherField
 from schools.models import ClassGroup, Subject
 from schools.permissions import IsTeacherOrAdmin
@@ -38,7 +39,7 @@ class LessonListApi(generics.ListCreateAPIView):
 
 
 class RollCallMarkSerializer(serializers.ModelSerializer):
-    student_id = serializers.IntegerField()
+    student_id = id_field()
 
     class Meta:
         model = Attendance

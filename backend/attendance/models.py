@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from core.bounds import LESSON_PERIOD, within
 from core.models import TrackedModel, rows_lockable
 from schools.models import ClassGroup, Student, Subject, Teacher
 
@@ -21,7 +22,7 @@ class Lesson(TrackedModel):
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, null=True, blank=True, related_name="lessons")
     teacher = models.ForeignKey(Teacher, on_delete=models.PROTECT, related_name="lessons")
     date = models.DateField()
-    period = models.PositiveSmallIntegerField(default=1)
+    period = models.PositiveSmallIntegerField(default=1, validators=within(LESSON_PERIOD))
 
     class Meta:
         ordering = ["-date", "period", "id"]

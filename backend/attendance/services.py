@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from attendance.models import Attendance, Lesson
 from attendance.signals import marks_bulk_changed
+from core.bounds import plausible_ids
 from core.conflicts import conflict_retried
 from schools.models import ClassGroup, Student, Subject, Teacher
 from schools.selectors import term_containing
@@ -78,7 +79,7 @@ def _roll_call_validate(*, lesson: Lesson, rows: list[Attendance]) -> None:
     # A student who has since changed class keeps their mark at this lesson, so it can still be corrected.
     members = set(
         Student.objects.filter(Q(class_group_id=lesson.class_group_id) | Q(pk__in=lesson.marks.values("student")))
-        .filter(pk__in=[row.student_id for row in rows])
+        .filter(pk__in=plausible_ids(row.student_id for row in rows))
         .values_list("pk", flat=True)
     )
     errors, seen = [], set()

@@ -1,12 +1,12 @@
 from django.contrib import admin
 
 from communication.models import Communication
-from core.admin import AUDIT_FIELDS, related_search
+from core.admin import AUDIT_FIELDS, BoundedDateHierarchyMixin, related_search
 from schools.admin import STUDENT_SEARCH
 
 
 @admin.register(Communication)
-class CommunicationAdmin(admin.ModelAdmin):
+class CommunicationAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
     list_display = ("sent_at", "channel", "subject", "sender", "recipient", "student", "school")
     list_filter = ("channel", "school", "sent_at")
     list_select_related = ("sender", "recipient__user", "student", "school")

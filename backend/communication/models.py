@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from core.bounds import school_date_errors
 from core.models import TrackedModel
 from schools.models import Guardian, School, Student
 
@@ -43,6 +44,8 @@ class Communication(TrackedModel):
 
     def clean(self) -> None:
         errors = {}
+        if self.school_id:
+            errors |= school_date_errors(self.school, moments={"sent_at": self.sent_at}, past={"sent_at"})
         if self.recipient_id and self.school_id and self.recipient.school_id != self.school_id:
             errors["recipient"] = "The guardian belongs to another school."
         if self.student_id and self.school_id and self.student.school_id != self.school_id:

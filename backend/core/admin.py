@@ -1,6 +1,8 @@
 """The User admin, and the building blocks the apps' admins share."""
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.admin import UserAdmin
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
@@ -15,6 +17,25 @@ AUDIT_FIELDS = ("created_at", "updated_at")
 def related_search(path: str, fields: tuple[str, ...]) -> tuple[str, ...]:
     """Search fields of a related model, reached through ``path``."""
     return tuple(f"{path}__{name}" for name in fields)
+
+
+class BoundedDateHierarchyChangeList(ChangeList):
+    """Django's date hierarchy computes the end of the year, month or day asked for (``?paid_at__year=9999``)
+    without stopping at the calendar's end: such a request is bad lookup parameters (the list again, with
+    "?e=1"), not a server error."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (OverflowError, ValueError) as error:
+            raise IncorrectLookupParameters(error) from error
+
+
+class BoundedDateHierarchyMixin:
+    """For every admin with a ``date_hierarchy``."""
+
+    def get_changelist(self, request, **kwargs):
+        return BoundedDateHierarchyChangeList
 
 
 class InlinesOnceSavedMixin:
@@ -45,7 +66,7 @@ class AuthorFieldsMixin:
         return (*super().get_readonly_fields(request, obj), *self.author_fields)
 
 
-class AuthorStampedAdmin(AuthorFieldsMixin, admin.ModelAdmin):
+class AuthorStampedAdmin(AuthorFieldsMixin, BoundedDateHierarchyMixin, admin.ModelAdmin):
     """Rows added or changed here are stamped with the admin user and the time."""
 
     def save_model(self, request, obj, form, change):

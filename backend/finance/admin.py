@@ -7,7 +7,7 @@ from django.db.models import Sum, Value
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
 
-from core.admin import AUDIT_FIELDS, InlinesOnceSavedMixin, related_search
+from core.admin import AUDIT_FIELDS, BoundedDateHierarchyMixin, InlinesOnceSavedMixin, related_search
 from finance.models import FeeInvoice, Payment
 from finance.services import invoices_void
 from schools.admin import STUDENT_SEARCH
@@ -40,7 +40,7 @@ class PaymentInline(admin.TabularInline):
 
 
 @admin.register(FeeInvoice)
-class FeeInvoiceAdmin(InlinesOnceSavedMixin, admin.ModelAdmin):
+class FeeInvoiceAdmin(InlinesOnceSavedMixin, BoundedDateHierarchyMixin, admin.ModelAdmin):
     list_display = ("id", "student", "term", "description", "amount", "paid", "due_date", "status")
     # Explicit: with an aggregate annotation (GROUP BY) Meta.ordering is not applied.
     ordering = ("-due_date", "id")
@@ -72,7 +72,7 @@ class FeeInvoiceAdmin(InlinesOnceSavedMixin, admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
     list_display = ("paid_at", "invoice", "student", "amount", "method", "reference")
     list_filter = ("method", "invoice__student__school", "paid_at")
     list_select_related = ("invoice__student",)

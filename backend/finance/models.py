@@ -6,6 +6,7 @@ from django.db import models, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from core.bounds import school_date_errors
 from core.models import TrackedModel, rows_lockable
 from schools.models import AcademicTerm, Student
 
@@ -41,8 +42,15 @@ class FeeInvoice(TrackedModel):
         return f"Invoice {self.pk} {self.student} {self.amount}"
 
     def clean(self) -> None:
+        errors = {}
+        if self.student_id:
+            errors |= school_date_errors(
+                self.student.school, dates={"issued_on": self.issued_on, "due_date": self.due_date}
+            )
         if self.term_id and self.student_id and self.term.school_id != self.student.school_id:
-            raise ValidationError({"term": "The term belongs to another school."})
+            errors["term"] = "The term belongs to another school."
+        if errors:
+            raise ValidationError(errors)
 
     def save(self, *args, **kwargs):
         if self.issued_on is None:
@@ -99,6 +107,12 @@ class Payment(TrackedModel):
         return f"Payment {self.amount} on invoice {self.invoice_id}"
 
     def clean(self) -> None:
+        if self.invoice_id:
+            errors = school_date_errors(
+                self.invoice.student.school, moments={"paid_at": self.paid_at}, past={"paid_at"}
+            )
+            if errors:
+                raise ValidationError(errors)
         if not self.invoice_id or self.amount is None:
             return
         if rows_lockable():

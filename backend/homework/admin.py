@@ -5,6 +5,7 @@ from core.admin import (
     AUDIT_FIELDS,
     AuthorStampedAdmin,
     AuthorStampedInlineMixin,
+    BoundedDateHierarchyMixin,
     InlinesOnceSavedMixin,
     related_search,
 )
@@ -15,7 +16,7 @@ GRADE_AUTHOR = ("graded_by", "graded_at")
 
 
 @admin.register(Homework)
-class HomeworkAdmin(admin.ModelAdmin):
+class HomeworkAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
     list_display = (
         "title",
         "class_group",
@@ -51,7 +52,7 @@ class GradeInline(AuthorStampedInlineMixin, admin.StackedInline):
 
 
 @admin.register(HomeworkSubmission)
-class HomeworkSubmissionAdmin(InlinesOnceSavedMixin, admin.ModelAdmin):
+class HomeworkSubmissionAdmin(InlinesOnceSavedMixin, BoundedDateHierarchyMixin, admin.ModelAdmin):
     list_display = ("student", "homework", "submitted_at", "score")
     list_filter = ("homework__class_group__school", "submitted_at", "homework__subject")
     list_select_related = ("student", "homework__class_group", "grade")

@@ -7,6 +7,7 @@ from django.db import IntegrityError, models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.bounds import school_date_errors
 from core.models import TrackedModel, rows_lockable
 from schools.models import ClassGroup, Student, Subject, Teacher
 
@@ -45,6 +46,9 @@ class Homework(TrackedModel):
         if self.assigned_date and self.due_date and self.due_date < self.assigned_date:
             errors["due_date"] = "The due date is before the assigned date."
         if self.class_group_id:
+            errors |= school_date_errors(
+                self.class_group.school, dates={"assigned_date": self.assigned_date, "due_date": self.due_date}
+            )
             school_id = self.class_group.school_id
             if self.subject_id and self.subject.school_id != school_id:
                 errors["subject"] = "The subject belongs to another school."
@@ -98,13 +102,20 @@ class HomeworkSubmission(TrackedModel):
         if self.homework_id and rows_lockable():
             # As for a grade: the homework first (the lock order), so the unique check that follows is current.
             Homework.objects.select_for_update(no_key=True).filter(pk=self.homework_id).values_list("pk").first()
+        errors = {}
+        if self.homework_id:
+            errors |= school_date_errors(
+                self.homework.class_group.school, moments={"submitted_at": self.submitted_at}, past={"submitted_at"}
+            )
         if (
             self._state.adding
             and self.student_id
             and self.homework_id
             and self.student.class_group_id != self.homework.class_group_id
         ):
-            raise ValidationError({"student": "The student is not in the class the homework was set for."})
+            errors["student"] = "The student is not in the class the homework was set for."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Grade(TrackedModel):

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count, Q
 
-from core.admin import AUDIT_FIELDS, InlinesOnceSavedMixin, related_search
+from core.admin import AUDIT_FIELDS, BoundedDateHierarchyMixin, InlinesOnceSavedMixin, related_search
 from schools.models import (
     AcademicTerm,
     ClassGroup,
@@ -28,7 +28,7 @@ class SchoolModelAdmin(admin.ModelAdmin):
 
 
 @admin.register(AcademicTerm)
-class AcademicTermAdmin(admin.ModelAdmin):
+class AcademicTermAdmin(BoundedDateHierarchyMixin, admin.ModelAdmin):
     list_display = ("name", "school", "start_date", "end_date")
     list_filter = ("school",)
     list_select_related = ("school",)

@@ -5,7 +5,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
+from core.bounds import BEHAVIOUR_SCALE, GRADE_LEVEL, birth_date_errors, school_today, term_date_errors, within
+from core.dates import local_date
 from core.models import TrackedModel
 
 
@@ -32,8 +35,8 @@ class School(TrackedModel):
     excused_absences_excluded = models.BooleanField(
         default=False, help_text="EXCUSED marks are left out of attendance percentages altogether."
     )
-    behavior_score_min = models.PositiveSmallIntegerField(default=1)
-    behavior_score_max = models.PositiveSmallIntegerField(default=5)
+    behavior_score_min = models.PositiveSmallIntegerField(default=1, validators=within(BEHAVIOUR_SCALE))
+    behavior_score_max = models.PositiveSmallIntegerField(default=5, validators=within(BEHAVIOUR_SCALE))
     rank_scope = models.CharField(
         max_length=16,
         choices=RankScope.choices,
@@ -59,7 +62,7 @@ class School(TrackedModel):
 
     def local_date(self, moment: datetime.datetime) -> datetime.date:
         """The calendar date of a moment in the school's own time zone."""
-        return moment.astimezone(self.tzinfo).date()
+        return local_date(moment, self.tzinfo)
 
 
 class AcademicTerm(TrackedModel):
@@ -80,6 +83,10 @@ class AcademicTerm(TrackedModel):
         return f"{self.name} ({self.start_date} to {self.end_date})"
 
     def clean(self) -> None:
+        today = school_today(self.school) if self.school_id else timezone.localdate()
+        errors = term_date_errors(start_date=self.start_date, end_date=self.end_date, today=today)
+        if errors:
+            raise ValidationError(errors)
         if self.start_date and self.end_date:
             if self.start_date >= self.end_date:
                 raise ValidationError({"end_date": "The term must end after it starts."})
@@ -115,7 +122,7 @@ class Subject(TrackedModel):
 class ClassGroup(TrackedModel):
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="class_groups")
     name = models.CharField(max_length=50, help_text='For example "Grade 7B".')
-    grade_level = models.PositiveSmallIntegerField()
+    grade_level = models.PositiveSmallIntegerField(validators=within(GRADE_LEVEL))
 
     class Meta:
         ordering = ["grade_level", "name", "id"]
@@ -178,8 +185,14 @@ class Student(TrackedModel):
         return f"{self.first_name} {self.last_name}"
 
     def clean(self) -> None:
+        errors = {}
+        if self.date_of_birth:
+            today = school_today(self.school) if self.school_id else timezone.localdate()
+            errors |= birth_date_errors(date_of_birth=self.date_of_birth, today=today)
         if self.class_group_id and self.school_id and self.class_group.school_id != self.school_id:
-            raise ValidationError({"class_group": "The class belongs to another school."})
+            errors["class_group"] = "The class belongs to another school."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Guardian(TrackedModel):

@@ -1,7 +1,10 @@
 """Bad query parameters of the analytics endpoints: 400 naming the parameter (404 for ids in the path), never 500."""
 
+import datetime
+
 import pytest
 
+from analytics import selectors
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -150,13 +153,31 @@ def test_my_performance_rejects_a_bad_parameter(api_client, setup, query, parame
     assert_names(response, parameter)
 
 
-@pytest.mark.parametrize("query", ["to=9999-12-31", "to=0001-01-10", "from=0001-01-01&to=0001-01-02"])
-def test_my_performance_at_the_ends_of_the_calendar_is_not_an_error(api_client, setup, query):
-    """Dates near date.min / date.max must not overflow when weeks are counted from them."""
+@pytest.mark.parametrize(
+    ("query", "parameters"),
+    [("to=9999-12-31", {"to"}), ("to=0001-01-10", {"to"}), ("from=0001-01-01&to=0001-01-02", {"from", "to"})],
+)
+def test_my_performance_at_the_ends_of_the_calendar_is_refused_naming_the_date(api_client, setup, query, parameters):
+    """Outside the dates a query may ask about (docs/security.md, "Input bounds")."""
     response = get(api_client, setup["teacher"].user, f"/api/analytics/teacher/my-performance/?{query}")
 
-    assert response.status_code == 200, response.content
-    assert response.data["weeks"]
+    assert response.status_code == 400, response.content
+    assert set(response.data) == parameters
+
+
+@pytest.mark.parametrize(
+    ("date_from", "date_to", "expected"),
+    [
+        (None, datetime.date.max, [datetime.date(9999, 11, 8) + datetime.timedelta(weeks=n) for n in range(8)]),
+        (None, datetime.date(1, 1, 10), [datetime.date(1, 1, 1), datetime.date(1, 1, 8)]),
+        (datetime.date.min, datetime.date(1, 1, 2), [datetime.date(1, 1, 1)]),
+    ],
+)
+def test_teacher_weeks_at_the_ends_of_the_calendar_do_not_overflow(setup, date_from, date_to, expected):
+    """Counting weeks from dates near date.min / date.max (a caller other than the API may pass them)."""
+    weeks = selectors.teacher_weeks(teacher=setup["teacher"], count=8, date_from=date_from, date_to=date_to)
+
+    assert weeks == expected
 
 
 @pytest.mark.parametrize(

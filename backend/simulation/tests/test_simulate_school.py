@@ -24,3 +24,12 @@ def test_command_refuses_bad_input():
         call_command("simulate_school", "--start=yesterday")
     with pytest.raises(CommandError, match="at least 20 students"):
         call_command("simulate_school", "--students=5", "--weeks=1")
+
+
+@pytest.mark.django_db
+def test_service_mode_in_the_future_is_refused_with_a_message_not_a_traceback(time_machine):
+    """Service mode writes as a school does, and a school's payments and submissions cannot be in the future."""
+    time_machine.move_to("2026-10-15 10:00:00+00:00", tick=False)
+
+    with pytest.raises(CommandError, match=r"A simulated record is refused: .* cannot be in the future"):
+        call_command("simulate_school", "--students=20", "--weeks=1", "--start=2027-03-01", "--service", "--no-jobs")

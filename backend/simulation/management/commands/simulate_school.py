@@ -1,5 +1,6 @@
 import datetime
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
@@ -74,6 +75,9 @@ class Command(BaseCommand):
             )
         except ValueError as error:
             raise CommandError(str(error)) from error
+        except ValidationError as error:
+            # Service mode checks records as a school's input is checked (docs/security.md, "Input bounds").
+            raise CommandError(f"A simulated record is refused: {'; '.join(error.messages)}") from error
 
         write = self.stdout.write
         write("")
