@@ -18,6 +18,7 @@ from decimal import Decimal
 import django_filters
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.authtoken.models import Token
@@ -545,3 +546,29 @@ def test_the_browsable_api_is_off_in_production_unless_asked():
     assert renderers(DJANGO_DEBUG="false", DJANGO_BROWSABLE_API="true") == "JSONRenderer,BrowsableAPIRenderer"
     assert renderers(DJANGO_DEBUG="true") == "JSONRenderer,BrowsableAPIRenderer"
     assert renderers(DJANGO_DEBUG="true", DJANGO_BROWSABLE_API="false") == "JSONRenderer"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/",
+        "/admin/schools/student/",
+        "/admin/autocomplete/?app_label=attendance&model_name=attendance&field_name=student",
+    ],
+)
+def test_the_admin_site_and_its_autocomplete_are_for_superusers_only(world, path):
+    """A school's staff user given every model permission still gets nothing of the (unscoped) admin site."""
+    staff = factories.UserFactory(username="qqalpha-office", is_staff=True)
+    staff.user_permissions.set(Permission.objects.all())
+    factories.SchoolAdminFactory(school=world["own"]["school"], user=staff)
+    client = APIClient()
+
+    client.force_login(staff)
+    refused = client.get(path)
+    client.force_login(world["users"]["superuser"])
+    allowed = client.get(path)
+
+    assert refused.status_code == 302
+    assert refused.url.startswith("/admin/login/")
+    assert allowed.status_code == 200
+    assert "Qqbetason" in allowed.content.decode() or path == "/admin/"
