@@ -169,11 +169,6 @@ def terms_visible_to(*, user) -> QuerySet[AcademicTerm]:
 # --- teaching authority: what a teacher may write --------------------------------------------------------------
 
 
-def class_groups_assigned_to(*, teacher: Teacher) -> QuerySet[ClassGroup]:
-    """Classes the teacher has a teaching assignment for (having held a lesson there gives read scope only)."""
-    return ClassGroup.objects.filter(pk__in=teacher.assignments.values("class_group"))
-
-
 def taught_by(
     queryset: QuerySet,
     *,
@@ -183,7 +178,8 @@ def taught_by(
     school_field: str = "class_group__school",
     teacher_field: str | None = None,
 ) -> QuerySet:
-    """The rows of ``queryset`` the user may write as their teacher or admin.
+    """The rows of ``queryset`` the user may write as their teacher or admin (having held a lesson in a class
+    without an assignment gives read scope there, never authority).
 
     A teacher: rows whose (class, subject) is one of their teaching assignments; a row with no subject (the daily
     register; or, with ``subject_field=None``, a row that belongs to the class as a whole, such as a behaviour
