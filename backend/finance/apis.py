@@ -28,6 +28,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "due_date",
             "status",
         ]
+        read_only_fields = fields  # invoices are issued in the admin; here they are only read
 
 
 class InvoiceFilter(django_filters.FilterSet):

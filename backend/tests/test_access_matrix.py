@@ -21,13 +21,14 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from analytics.models import StudentDailySummary, StudentTermPerformance
 from attendance.models import Attendance, Lesson
 from communication.models import Communication
-from core.api import ScopedModelChoiceFilter
+from core.api import ScopedModelChoiceFilter, ScopedPrimaryKeyRelatedField
 from finance.models import FeeInvoice, Payment
 from homework.models import Grade, Homework, HomeworkSubmission
 from tests import factories
@@ -515,6 +516,26 @@ def test_every_related_list_filter_is_scoped():
         for name, filter_ in filterset_class.base_filters.items() if filterset_class else []:
             if isinstance(filter_, django_filters.ModelChoiceFilter | django_filters.ModelMultipleChoiceFilter):
                 assert isinstance(filter_, ScopedModelChoiceFilter), f"{view.__name__}.{name} is not scoped"
+
+
+def test_every_writable_related_field_is_scoped():
+    """A related id in a request body (and its dropdown in the browsable form) comes from the caller's scope."""
+
+    def related_fields(serializer, prefix=""):
+        for name, field_ in serializer.fields.items():
+            if isinstance(field_, serializers.BaseSerializer) and not field_.read_only:
+                yield from related_fields(getattr(field_, "child", field_), f"{prefix}{name}.")
+            elif isinstance(field_, serializers.RelatedField | serializers.ManyRelatedField) and not field_.read_only:
+                yield f"{prefix}{name}", field_
+
+    checked = 0
+    for view in _api_views():
+        if getattr(view, "serializer_class", None) is None:
+            continue
+        for name, field_ in related_fields(view.serializer_class()):
+            checked += 1
+            assert isinstance(field_, ScopedPrimaryKeyRelatedField), f"{view.__name__}: {name} is not scoped"
+    assert checked >= 9  # lesson (3), homework (3), submission, communication (2), payment
 
 
 def _api_views(resolver=None) -> list[type]:
