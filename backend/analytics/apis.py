@@ -12,7 +12,7 @@ from analytics import api_examples, selectors, services
 from core.bounds import id_field, query_date_field
 from schools.models import AcademicTerm, School, Subject
 from schools.permissions import HasRole, IsTeacher, IsTeacherOrAdmin
-from schools.selectors import Role, in_users_school, students_visible_to, user_role
+from schools.selectors import Role, in_users_school, students_taught_by, students_visible_to, teaches, user_role
 
 
 class AnalyticsApi(APIView):
@@ -377,7 +377,8 @@ class TeacherInputApi(APIView):
     permission_classes = [IsTeacherOrAdmin]
 
     def student(self, request, student_id: int):
-        return get_object_or_404(students_visible_to(user=request.user).select_related("school"), pk=student_id)
+        queryset = students_visible_to(user=request.user).select_related("school", "class_group")
+        return get_object_or_404(queryset, pk=student_id)
 
 
 class BehaviorScoreApi(TeacherInputApi):
@@ -388,6 +389,9 @@ class BehaviorScoreApi(TeacherInputApi):
     )
     def put(self, request, student_id: int):
         student = self.student(request, student_id)
+        if not students_taught_by(user=request.user).filter(pk=student.pk).exists():
+            # A behaviour score belongs to the student's day, not to a subject: any teacher assigned to the class.
+            raise PermissionDenied("You have no teaching assignment in the student's class.")
         payload = BehaviorScoreSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         row = services.behavior_score_set(
@@ -418,10 +422,10 @@ class TeacherCommentApi(TeacherInputApi):
                     if found is None
                 }
             )
-        acting = user_role(user=request.user)
-        if (
-            acting.role is Role.TEACHER
-            and not acting.profile.assignments.filter(class_group_id=student.class_group_id, subject=subject).exists()
+        # An admin reached the student through their school's scope already; a teacher needs the assignment.
+        class_group = student.class_group
+        if user_role(user=request.user).role is Role.TEACHER and (
+            class_group is None or not teaches(user=request.user, class_group=class_group, subject=subject)
         ):
             raise PermissionDenied("You do not teach this subject to the student's class.")
         row = services.teacher_comment_set(student=student, term=term, subject=subject, comment=data["comment"])

@@ -1,15 +1,23 @@
+import django_filters
 from rest_framework import generics, serializers
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from attendance.models import Attendance, Lesson
-from attendance.selectors import lessons_visible_to
+from attendance.selectors import lessons_taught_by, lessons_visible_to
 from attendance.services import ROLL_CALL_MAX_MARKS, lesson_create, roll_call_record
-from core.api import ScopedPrimaryKeyRelatedField
+from core.api import ScopedModelChoiceFilter, ScopedPrimaryKeyRelatedField
 from core.bounds import id_field
 from schools.apis import TeacherField
-from schools.models import ClassGroup, Subject
+from schools.models import ClassGroup, Subject, Teacher
 from schools.permissions import IsTeacherOrAdmin
-from schools.selectors import class_groups_visible_to, subjects_of_users_school
+from schools.selectors import (
+    class_groups_visible_to,
+    subjects_of_users_school,
+    subjects_visible_to,
+    teachers_visible_to,
+    teaching_refusal,
+)
 
 
 class LessonSerializer(serializers.ModelSerializer):
@@ -23,13 +31,31 @@ class LessonSerializer(serializers.ModelSerializer):
         model = Lesson
         fields = ["id", "class_group", "subject", "teacher", "date", "period"]
 
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        refusal = teaching_refusal(user=self.context["request"].user, **attrs)
+        if refusal:
+            raise serializers.ValidationError(refusal)
+        return attrs
+
+
+class LessonFilter(django_filters.FilterSet):
+    class_group = ScopedModelChoiceFilter(model=ClassGroup, scope=class_groups_visible_to)
+    teacher = ScopedModelChoiceFilter(model=Teacher, scope=teachers_visible_to)
+    subject = ScopedModelChoiceFilter(model=Subject, scope=subjects_visible_to)
+
+    class Meta:
+        model = Lesson
+        fields = ["class_group", "teacher", "subject", "date"]
+
 
 class LessonListApi(generics.ListCreateAPIView):
-    """Lessons of the classes the requester teaches (or administers); a teacher records their own lessons."""
+    """Lessons of the classes the requester teaches (or administers); a teacher records lessons of the classes and
+    subjects they are assigned to (a lesson with no subject, the daily register, of any class they are assigned to)."""
 
     permission_classes = [IsTeacherOrAdmin]
     serializer_class = LessonSerializer
-    filterset_fields = ["class_group", "teacher", "subject", "date"]
+    filterset_class = LessonFilter
 
     def get_queryset(self):
         return lessons_visible_to(user=self.request.user)
@@ -68,6 +94,8 @@ class RollCallApi(generics.GenericAPIView):
 
     def post(self, request, lesson_id: int):
         lesson = self.get_object()
+        if not lessons_taught_by(user=request.user).filter(pk=lesson.pk).exists():
+            raise PermissionDenied("You do not teach this lesson's subject to its class.")
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         marks = roll_call_record(lesson=lesson, marks=serializer.validated_data["marks"], recorded_by=request.user)

@@ -127,6 +127,11 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# The browsable API (the API's HTML pages with forms and filters, for people in a browser): served with
+# DJANGO_DEBUG, off in production unless DJANGO_BROWSABLE_API=true. Its choices are scoped to the user either way
+# (docs/security.md, "Scope").
+BROWSABLE_API = env_bool("DJANGO_BROWSABLE_API", DEBUG)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -137,6 +142,10 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if BROWSABLE_API else []),
+    ],
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "analytics": os.environ.get("ANALYTICS_THROTTLE_RATE", "120/minute"),

@@ -9,6 +9,16 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 
+class SwaggerView(SpectacularSwaggerView):
+    """Swagger UI. It authenticates before choosing a renderer: its only renderer is an HTML template whose context
+    reads the user, so a bad token with ``Accept: application/json`` would otherwise fail while rendering the 406
+    (a 500) instead of answering 401."""
+
+    def initial(self, request, *args, **kwargs):
+        self.perform_authentication(request)
+        super().initial(request, *args, **kwargs)
+
+
 @extend_schema(exclude=True)
 @api_view(["GET"])
 @permission_classes([AllowAny])
@@ -30,7 +40,7 @@ def api_root(request, format=None):
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", api_root, name="api-root"),
     path("api/auth/token/", obtain_auth_token, name="auth-token"),
     path("api/auth/", include("rest_framework.urls")),

@@ -11,6 +11,16 @@ from core.models import User
 
 admin.site.register(User, UserAdmin)
 
+
+def superusers_only(request) -> bool:
+    """The admin site is the district operator's: its lists, forms and autocomplete are not scoped to a school, so
+    a staff user who is not a superuser (a school's staff, even with model permissions) is sent to the login page.
+    School staff work through the API (docs/security.md, "Scope")."""
+    return request.user.is_active and request.user.is_superuser
+
+
+admin.site.has_permission = superusers_only
+
 AUDIT_FIELDS = ("created_at", "updated_at")
 
 

@@ -1,8 +1,10 @@
-"""API plumbing shared by every app: errors always come back as JSON naming the field."""
+"""API plumbing shared by every app: errors always come back as JSON naming the field; related ids (in bodies and
+in list filters) are looked up within the requesting user's scope."""
 
 import logging
 from collections.abc import Callable
 
+import django_filters
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, OperationalError
@@ -63,3 +65,20 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self) -> QuerySet:
         return self.scope(user=self.context["request"].user)
+
+
+class ScopedModelChoiceFilter(django_filters.ModelChoiceFilter):
+    """A list filter by a related id whose choices are the requesting user's scope, never the whole table.
+
+    The form in the browsable API lists only those rows; an id outside the scope and an id that does not exist
+    are refused alike (400, "Select a valid choice"), so a filter cannot tell whether another school's row exists.
+    """
+
+    def __init__(self, *, model, scope: Callable[..., QuerySet], **kwargs):
+        def choices(request) -> QuerySet:
+            if request is None:  # the filterset built without a request (the schema): no choices at all
+                return model.objects.none()
+            return scope(user=request.user)
+
+        self.scope = scope
+        super().__init__(queryset=choices, **kwargs)

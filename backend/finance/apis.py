@@ -1,10 +1,13 @@
+import django_filters
 from rest_framework import generics, serializers
 
-from core.api import ScopedPrimaryKeyRelatedField
+from core.api import ScopedModelChoiceFilter, ScopedPrimaryKeyRelatedField
 from finance.models import MONEY, FeeInvoice, Payment
 from finance.selectors import invoices_of_users_school, payments_of_users_school
 from finance.services import payment_create
+from schools.models import AcademicTerm, Student
 from schools.permissions import IsSchoolAdmin
+from schools.selectors import students_visible_to, terms_visible_to
 
 
 class InvoiceSerializer(serializers.ModelSerializer):
@@ -25,6 +28,17 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "due_date",
             "status",
         ]
+        read_only_fields = fields  # invoices are issued in the admin; here they are only read
+
+
+class InvoiceFilter(django_filters.FilterSet):
+    student = ScopedModelChoiceFilter(model=Student, scope=students_visible_to)
+    term = ScopedModelChoiceFilter(model=AcademicTerm, scope=terms_visible_to)
+    status = django_filters.ChoiceFilter(choices=FeeInvoice.Status.choices)
+
+    class Meta:
+        model = FeeInvoice
+        fields = ["student", "status", "term"]
 
 
 class InvoiceListApi(generics.ListAPIView):
@@ -32,7 +46,7 @@ class InvoiceListApi(generics.ListAPIView):
 
     permission_classes = [IsSchoolAdmin]
     serializer_class = InvoiceSerializer
-    filterset_fields = ["student", "status", "term"]
+    filterset_class = InvoiceFilter
 
     def get_queryset(self):
         return invoices_of_users_school(user=self.request.user)
@@ -55,12 +69,22 @@ class PaymentSerializer(serializers.ModelSerializer):
         extra_kwargs = {"paid_at": {"required": False, "help_text": "Defaults to now."}}
 
 
+class PaymentFilter(django_filters.FilterSet):
+    invoice = ScopedModelChoiceFilter(model=FeeInvoice, scope=invoices_of_users_school)
+    invoice__student = ScopedModelChoiceFilter(model=Student, scope=students_visible_to)
+    method = django_filters.ChoiceFilter(choices=Payment.Method.choices)
+
+    class Meta:
+        model = Payment
+        fields = ["invoice", "invoice__student", "method"]
+
+
 class PaymentListApi(generics.ListCreateAPIView):
     """Payments received by the school; an admin records one (never more than the invoice's outstanding)."""
 
     permission_classes = [IsSchoolAdmin]
     serializer_class = PaymentSerializer
-    filterset_fields = {"invoice": ["exact"], "invoice__student": ["exact"], "method": ["exact"]}
+    filterset_class = PaymentFilter
 
     def get_queryset(self):
         return payments_of_users_school(user=self.request.user)

@@ -1,17 +1,30 @@
+import django_filters
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from core.api import ScopedPrimaryKeyRelatedField
+from core.api import ScopedModelChoiceFilter, ScopedPrimaryKeyRelatedField
 from homework.models import Grade, Homework, HomeworkSubmission
-from homework.selectors import homework_visible_to, submissions_visible_to
+from homework.selectors import homework_taught_by, homework_visible_to, submissions_visible_to
 from homework.services import grade_delete, grade_record, homework_create, submission_create
 from schools.apis import RequestingProfileDefault, TeacherField
-from schools.models import ClassGroup, Student, Subject
+from schools.models import ClassGroup, Student, Subject, Teacher
 from schools.permissions import IsStudent, IsTeacherOrAdmin, ReadOnly
-from schools.selectors import Role, class_groups_visible_to, students_visible_to, subjects_of_users_school, user_role
+from schools.selectors import (
+    Role,
+    class_groups_visible_to,
+    students_visible_to,
+    subjects_of_users_school,
+    subjects_visible_to,
+    teachers_visible_to,
+    teaching_refusal,
+    user_role,
+)
+
+NOT_TAUGHT = "You do not teach this homework's subject to its class."
 
 
 class HomeworkSerializer(serializers.ModelSerializer):
@@ -33,13 +46,31 @@ class HomeworkSerializer(serializers.ModelSerializer):
             "max_score",
         ]
 
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        refusal = teaching_refusal(user=self.context["request"].user, **attrs)
+        if refusal:
+            raise serializers.ValidationError(refusal)
+        return attrs
+
+
+class HomeworkFilter(django_filters.FilterSet):
+    class_group = ScopedModelChoiceFilter(model=ClassGroup, scope=class_groups_visible_to)
+    subject = ScopedModelChoiceFilter(model=Subject, scope=subjects_visible_to)
+    teacher = ScopedModelChoiceFilter(model=Teacher, scope=teachers_visible_to)
+
+    class Meta:
+        model = Homework
+        fields = ["class_group", "subject", "teacher", "due_date"]
+
 
 class HomeworkListApi(generics.ListCreateAPIView):
-    """Homework of the classes the requester sees; teachers set it for their classes, admins for their school."""
+    """Homework of the classes the requester sees; teachers set it for the classes and subjects they are assigned
+    to, admins for their school."""
 
     permission_classes = [IsAuthenticated, ReadOnly | IsTeacherOrAdmin]
     serializer_class = HomeworkSerializer
-    filterset_fields = ["class_group", "subject", "teacher", "due_date"]
+    filterset_class = HomeworkFilter
 
     def get_queryset(self):
         return homework_visible_to(user=self.request.user)
@@ -84,6 +115,14 @@ class SubmissionListApi(generics.ListCreateAPIView):
         super().initial(request, *args, **kwargs)
         # After authentication and permissions, before the body is read: homework out of scope is 404 first.
         self.homework = get_object_or_404(homework_visible_to(user=request.user), pk=kwargs["homework_id"])
+        # Staff record a submission only for homework they teach (a student hands in their own: their scope is
+        # themself, and the homework is their class's).
+        if (
+            request.method == "POST"
+            and user_role(user=request.user).role is not Role.STUDENT
+            and not homework_taught_by(user=request.user).filter(pk=self.homework.pk).exists()
+        ):
+            raise PermissionDenied(NOT_TAUGHT)
 
     def get_queryset(self):
         return submissions_visible_to(user=self.request.user).filter(homework=self.homework)
@@ -101,6 +140,13 @@ class GradeApi(generics.GenericAPIView):
 
     def get_queryset(self):
         return submissions_visible_to(user=self.request.user)
+
+    def get_object(self):
+        """The submission (404 outside the requester's scope); 403 when they see it but do not teach its subject."""
+        submission = super().get_object()
+        if not homework_taught_by(user=self.request.user).filter(pk=submission.homework_id).exists():
+            raise PermissionDenied(NOT_TAUGHT)
+        return submission
 
     @extend_schema(responses={200: GradeSerializer, 201: GradeSerializer})
     def post(self, request, submission_id: int):

@@ -1,12 +1,28 @@
-"""Who a user is (their one role) and what they may see (their scope), shared by every API."""
+"""Who a user is (their one role), what they may see (their read scope) and what they may write (their teaching
+authority), shared by every API and page. docs/security.md ("Scope") states the rules these functions implement.
+
+Read scope: ``*_visible_to(user=...)``. Teaching authority (what a teacher may write): ``taught_by(...)`` and
+``teaches(...)``, from the teacher's ``TeachingAssignment``s; admins write for their school, a district operator
+for every school.
+"""
 
 import datetime
 import enum
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from schools.models import AcademicTerm, ClassGroup, Guardian, SchoolAdmin, Student, Subject, Teacher
+from core.models import User
+from schools.models import (
+    AcademicTerm,
+    ClassGroup,
+    Guardian,
+    SchoolAdmin,
+    Student,
+    Subject,
+    Teacher,
+    TeachingAssignment,
+)
 
 
 class Role(enum.StrEnum):
@@ -36,7 +52,8 @@ class UserRole:
 
 def user_role(*, user) -> UserRole:
     """The role a user acts in: superusers are district operators, anyone else acts through their profile."""
-    if not user.is_authenticated:
+    if not user.is_authenticated or not user.is_active:
+        # A deactivated user is refused by authentication already; acting as nobody here too is the second lock.
         return UserRole(Role.NONE)
     if user.is_superuser:
         return UserRole(Role.DISTRICT_OPERATOR)
@@ -105,6 +122,124 @@ def subjects_of_users_school(*, user) -> QuerySet[Subject]:
 
 def guardians_of_users_school(*, user) -> QuerySet[Guardian]:
     return in_users_school(Guardian.objects.all(), user=user)
+
+
+def subjects_visible_to(*, user) -> QuerySet[Subject]:
+    """Subjects of the user's school (a student's and a guardian's too: the school's timetable is no secret)."""
+    return subjects_of_users_school(user=user)
+
+
+def teachers_visible_to(*, user) -> QuerySet[Teacher]:
+    """Staff and admins see their school's teachers; a student or guardian the teachers of their classes."""
+    role = user_role(user=user)
+    if role.role in (Role.STUDENT, Role.GUARDIAN):
+        return Teacher.objects.filter(
+            assignments__class_group__in=class_groups_visible_to(user=user).values("pk")
+        ).distinct()
+    if role.role is Role.TEACHER:
+        return Teacher.objects.filter(school_id=role.school_id)
+    return in_users_school(Teacher.objects.all(), user=user)
+
+
+def guardians_visible_to(*, user) -> QuerySet[Guardian]:
+    """An admin sees their school's guardians; a teacher the guardians of the students they see."""
+    role = user_role(user=user)
+    if role.role is Role.TEACHER:
+        return Guardian.objects.filter(students__in=students_visible_to(user=user).values("pk")).distinct()
+    if role.role in (Role.SCHOOL_ADMIN, Role.DISTRICT_OPERATOR):
+        return in_users_school(Guardian.objects.all(), user=user)
+    return Guardian.objects.none()
+
+
+def staff_users_visible_to(*, user) -> QuerySet[User]:
+    """Users who work at the user's school (its teachers and admins, who log communications); every user for a
+    district operator; nobody for anyone else."""
+    role = user_role(user=user)
+    if role.role is Role.DISTRICT_OPERATOR:
+        return User.objects.all()
+    if role.role not in (Role.TEACHER, Role.SCHOOL_ADMIN):
+        return User.objects.none()
+    return User.objects.filter(Q(teacher__school_id=role.school_id) | Q(school_admin__school_id=role.school_id))
+
+
+def terms_visible_to(*, user) -> QuerySet[AcademicTerm]:
+    return in_users_school(AcademicTerm.objects.all(), user=user)
+
+
+# --- teaching authority: what a teacher may write --------------------------------------------------------------
+
+
+def taught_by(
+    queryset: QuerySet,
+    *,
+    user,
+    class_group_field: str = "class_group",
+    subject_field: str | None = "subject",
+    school_field: str = "class_group__school",
+    teacher_field: str | None = None,
+) -> QuerySet:
+    """The rows of ``queryset`` the user may write as their teacher or admin (having held a lesson in a class
+    without an assignment gives read scope there, never authority).
+
+    A teacher: rows whose (class, subject) is one of their teaching assignments; a row with no subject (the daily
+    register; or, with ``subject_field=None``, a row that belongs to the class as a whole, such as a behaviour
+    score) is theirs when they have any assignment in its class; with ``teacher_field``, also the rows that name
+    them as their teacher (a lesson or homework an admin gave them, e.g. as a substitute: a teacher can only name
+    themself for their own pairs). An admin: the rows of their school; a district operator: every row; anyone
+    else: none.
+    """
+    role = user_role(user=user)
+    if role.role in (Role.SCHOOL_ADMIN, Role.DISTRICT_OPERATOR):
+        return in_users_school(queryset, user=user, school_field=school_field)
+    if role.role is not Role.TEACHER:
+        return queryset.none()
+    assignments = TeachingAssignment.objects.filter(teacher=role.profile)
+    in_assigned_class = Q(**{f"{class_group_field}__in": assignments.values("class_group")})
+    if subject_field is None:
+        return queryset.filter(in_assigned_class)
+    pair = Exists(assignments.filter(class_group=OuterRef(class_group_field), subject=OuterRef(subject_field)))
+    allowed = pair | (Q(**{f"{subject_field}__isnull": True}) & in_assigned_class)
+    if teacher_field is not None:
+        allowed |= Q(**{teacher_field: role.profile.pk})
+    return queryset.filter(allowed)
+
+
+def teaches(*, user, class_group: ClassGroup, subject: Subject | None) -> bool:
+    """Whether the user may write for this class and subject (``None``: the class's daily register, or something of
+    the class as a whole) -- the rule of ``taught_by`` for a row not yet saved."""
+    role = user_role(user=user)
+    if role.role is Role.DISTRICT_OPERATOR:
+        return True
+    if role.role is Role.SCHOOL_ADMIN:
+        return class_group.school_id == role.school_id
+    if role.role is not Role.TEACHER:
+        return False
+    assignments = TeachingAssignment.objects.filter(teacher=role.profile, class_group=class_group)
+    return assignments.filter(subject=subject).exists() if subject is not None else assignments.exists()
+
+
+def teaching_refusal(*, user, class_group: ClassGroup, subject: Subject | None = None, **_) -> dict[str, str]:
+    """Why the user may not write for this class and subject, by field (empty when they may): the 400 of a create."""
+    if teaches(user=user, class_group=class_group, subject=subject):
+        return {}
+    if subject is None:
+        return {"class_group": "You have no teaching assignment in this class."}
+    return {"subject": "You do not teach this subject to this class (no such teaching assignment)."}
+
+
+def students_taught_by(*, user) -> QuerySet[Student]:
+    """Students the user may write for as a whole (behaviour, messages to their guardians): a teacher's are the
+    students of the classes they have an assignment in; an admin's their school's."""
+    return taught_by(Student.objects.all(), user=user, subject_field=None, school_field="school")
+
+
+def guardians_writable_by(*, user) -> QuerySet[Guardian]:
+    """Guardians the user may log a message to: a teacher the guardians of students they teach; an admin their
+    school's."""
+    role = user_role(user=user)
+    if role.role is Role.TEACHER:
+        return Guardian.objects.filter(students__in=students_taught_by(user=user).values("pk")).distinct()
+    return taught_by(Guardian.objects.all(), user=user, subject_field=None, school_field="school")
 
 
 def term_containing(*, school_id: int, day: datetime.date) -> AcademicTerm | None:

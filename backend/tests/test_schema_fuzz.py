@@ -1,5 +1,6 @@
 """Schema fuzzing: schemathesis generates requests from the app's own OpenAPI schema (/api/schema/) and sends them
-in-process through the WSGI application, as a school admin and as a teacher of a school with data.
+in-process through the WSGI application, as a school admin, a teacher, a guardian and a student of a school with
+data (the last two reach the 403s and 404s of the roles with the narrowest scope, and the endpoints they may use).
 
 Every answer must be something other than a server error, and every documented answer must match its schema.
 Bounded (a fixed seed and 25 examples per operation) so it runs with the normal suite.
@@ -49,6 +50,8 @@ def seed_school() -> dict:
     assignment = factories.TeachingAssignmentFactory(teacher__school=school, class_group=klass)
     teacher, subject = assignment.teacher, assignment.subject
     students = factories.StudentFactory.create_batch(4, school=school, class_group=klass)
+    students[0].user = factories.UserFactory()
+    students[0].save()
     guardian = factories.GuardianFactory(school=school, students=students[:2])
     lessons, submissions, invoices = [], [], []
     for day in (factories.TERM_START, factories.TERM_START + 2 * DAY, factories.TERM_START + 7 * DAY):
@@ -74,7 +77,12 @@ def seed_school() -> dict:
     return {
         "school": school,
         "teacher": teacher,
-        "admin": factories.SchoolAdminFactory(school=school),
+        "users": {
+            "school_admin": factories.SchoolAdminFactory(school=school).user,
+            "teacher": teacher.user,
+            "guardian": guardian.user,
+            "student": students[0].user,
+        },
         # Real ids for the path parameters, so the fuzzer reaches past the 404s too (another school's included).
         "ids": {
             "student_id": [s.pk for s in students] + [other_student.pk],
@@ -114,10 +122,10 @@ def strategy_for(operation, known: dict[str, list[int]]):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("role", ["school_admin", "teacher"])
+@pytest.mark.parametrize("role", ["school_admin", "teacher", "guardian", "student"])
 def test_api_conforms_to_its_schema(role, subtests):
     data = seed_school()
-    user = (data["admin"] if role == "school_admin" else data["teacher"]).user
+    user = data["users"][role]
     headers = {"Authorization": f"Token {Token.objects.create(user=user).key}"}
     # In-process: the schema is fetched from /api/schema/ and every request goes through the WSGI app.
     schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())

@@ -30,7 +30,9 @@ def submission(homework, student):
 
 
 def homework_body(class_group, **change):
-    subject = factories.SubjectFactory(school=class_group.school)
+    """Homework of the subject the class's teacher (the ``teacher`` fixture) is assigned to teach it, if any."""
+    assignment = class_group.assignments.first()
+    subject = assignment.subject if assignment else factories.SubjectFactory(school=class_group.school)
     body = {
         "class_group": class_group.pk,
         "subject": subject.pk,
