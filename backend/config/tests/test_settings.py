@@ -21,6 +21,7 @@ READ = (
     "SIGNIN_WINDOW_SECONDS",
     "SIGNIN_TRUSTED_PROXIES",
     "API_TOKEN_LIFETIME_HOURS",
+    "ANALYTICS_THROTTLE_RATE",
     "DJANGO_DEBUG",
 )
 
@@ -71,6 +72,13 @@ def test_the_sign_in_limits_and_token_lifetime_defaults_and_overrides(monkeypatc
     assert defaults["REST_FRAMEWORK"]["DEFAULT_AUTHENTICATION_CLASSES"][0] == (
         "core.authentication.LifetimeTokenAuthentication"
     )
+
+
+@pytest.mark.parametrize(("value", "rate"), [(None, "120/minute"), ("30/minute", "30/minute"), ("off", None)])
+def test_the_analytics_throttle_rate(monkeypatch, value, rate):
+    env = {} if value is None else {"ANALYTICS_THROTTLE_RATE": value}
+
+    assert settings_with(monkeypatch, **env)["REST_FRAMEWORK"]["DEFAULT_THROTTLE_RATES"] == {"analytics": rate}
 
 
 @pytest.mark.parametrize(
