@@ -5,10 +5,9 @@ import math
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import ngettext
 
 from core.services import SignInLocked, signin_authenticate
-
-LOCKED_MESSAGE = "Too many failed sign-ins. Try again in %(minutes)s minutes."
 
 
 class SignInLimitsMixin:
@@ -21,9 +20,13 @@ class SignInLimitsMixin:
             try:
                 self.user_cache = signin_authenticate(request=self.request, username=username, password=password)
             except SignInLocked as locked:
-                raise forms.ValidationError(
-                    LOCKED_MESSAGE, code="locked", params={"minutes": math.ceil(locked.retry_after / 60)}
-                ) from None
+                minutes = math.ceil(locked.retry_after / 60)
+                message = ngettext(
+                    "Too many failed sign-ins. Try again in %(minutes)s minute.",
+                    "Too many failed sign-ins. Try again in %(minutes)s minutes.",
+                    minutes,
+                )
+                raise forms.ValidationError(message, code="locked", params={"minutes": minutes}) from None
             if self.user_cache is None:
                 raise self.get_invalid_login_error()
             self.confirm_login_allowed(self.user_cache)

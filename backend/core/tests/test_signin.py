@@ -261,6 +261,19 @@ def test_the_admin_login_is_limited_too(client, time_machine):
     assert client.session["_auth_user_id"] == str(staff.pk)
 
 
+def test_the_form_error_names_the_minutes_left(client, office, time_machine):
+    for _ in range(5):
+        client.post(API_LOGIN, {"username": "office", "password": "guess"})
+
+    time_machine.move_to("2026-10-14 08:13:30+00:00", tick=False)
+    ninety_seconds = client.post(API_LOGIN, {"username": "office", "password": "pass-1234"}).content.decode()
+    time_machine.move_to("2026-10-14 08:14:30+00:00", tick=False)
+    thirty_seconds = client.post(API_LOGIN, {"username": "office", "password": "pass-1234"}).content.decode()
+
+    assert f"{LOCKED_FORM_ERROR} 2 minutes." in ninety_seconds
+    assert f"{LOCKED_FORM_ERROR} 1 minute." in thirty_seconds
+
+
 def test_failures_anywhere_count_for_every_sign_in(client, api_client, office):
     for _ in range(2):
         token(api_client, "office", "guess", address="127.0.0.1")
