@@ -12,8 +12,20 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def clear_cache():
-    """Throttle histories (and anything else cached) must not leak from one test into the next."""
+def clear_cache(request, settings):
+    """Throttle histories and sign-in failures (anything cached) must not leak from one test into the next.
+
+    The database cache is a table of the test database: only a test that uses the database can reach it
+    (and, a transactional one aside, its rows are rolled back with the test anyway).
+    """
+    if settings.CACHES["default"]["BACKEND"].endswith(".DatabaseCache"):
+        uses_database = request.node.get_closest_marker("django_db") is not None or {
+            "db",
+            "transactional_db",
+        } & set(request.fixturenames)
+        if not uses_database:
+            return
+        request.getfixturevalue("_django_db_helper")
     cache.clear()
 
 

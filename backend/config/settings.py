@@ -22,6 +22,19 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {value!r}")
 
 
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    value = os.environ.get(name, "")
+    if value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}")
+    return number
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -88,16 +101,43 @@ TEMPLATES = [
     },
 ]
 
+DATABASE_CONN_MAX_AGE = env_int("DATABASE_CONN_MAX_AGE", 0)
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        conn_max_age=DATABASE_CONN_MAX_AGE,
+        # A connection kept between requests may have been closed by the server (a restart, an idle
+        # timeout): check it before reuse rather than fail the next request.
+        conn_health_checks=DATABASE_CONN_MAX_AGE > 0,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers queue for the database lock instead of failing at once; IMMEDIATE takes the
     # write lock at BEGIN so a read-then-write transaction cannot deadlock on upgrade.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 30, "transaction_mode": "IMMEDIATE"})
+
+# The cache every worker shares: throttle histories and sign-in failure counts live here, so four
+# workers enforce one limit, not four. Redis when REDIS_URL is set (give it its own database number,
+# not the Celery broker's); otherwise a table of the database (created by `migrate`, see core.apps).
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "school",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+            # Well above the live entries of a school (a few per active user); culling below it would
+            # forget failure counts early.
+            "OPTIONS": {"MAX_ENTRIES": 10000},
+        }
+    }
 
 AUTH_USER_MODEL = "core.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -132,9 +172,23 @@ if not DEBUG:
 # (docs/security.md, "Scope").
 BROWSABLE_API = env_bool("DJANGO_BROWSABLE_API", DEBUG)
 
+# Sign-in limits (docs/security.md): failed passwords per account and per client address within a
+# window counted from the window's first failure; past a limit every attempt is refused, the right
+# password too, until the window ends. Behind N reverse proxies that append to X-Forwarded-For, set
+# SIGNIN_TRUSTED_PROXIES=N so the client's address is used rather than the proxy's.
+SIGNIN_ACCOUNT_FAILURE_LIMIT = env_int("SIGNIN_ACCOUNT_FAILURE_LIMIT", 5, minimum=1)
+SIGNIN_ADDRESS_FAILURE_LIMIT = env_int("SIGNIN_ADDRESS_FAILURE_LIMIT", 100, minimum=1)
+SIGNIN_WINDOW_SECONDS = env_int("SIGNIN_WINDOW_SECONDS", 900, minimum=1)
+SIGNIN_TRUSTED_PROXIES = env_int("SIGNIN_TRUSTED_PROXIES", 0)
+# API tokens expire this many hours after they are issued; 0 (the default): they last until revoked.
+API_TOKEN_LIFETIME_HOURS = env_int("API_TOKEN_LIFETIME_HOURS", 0)
+
+# Requests per user to the analytics endpoints, counted in the shared cache (one budget for all workers).
+ANALYTICS_THROTTLE_RATE = os.environ.get("ANALYTICS_THROTTLE_RATE", "120/minute")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.authentication.LifetimeTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -148,7 +202,8 @@ REST_FRAMEWORK = {
     ],
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
-        "analytics": os.environ.get("ANALYTICS_THROTTLE_RATE", "120/minute"),
+        # "off" disables it (the benchmark server: it measures the endpoints, not the cache).
+        "analytics": None if ANALYTICS_THROTTLE_RATE.lower() == "off" else ANALYTICS_THROTTLE_RATE,
     },
 }
 # A request body above this size is refused before it is parsed (a roll call of a few hundred

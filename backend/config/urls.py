@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+
+from core.apis import TokenObtainApi
 
 
 class SwaggerView(SpectacularSwaggerView):
@@ -42,8 +43,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", api_root, name="api-root"),
-    path("api/auth/token/", obtain_auth_token, name="auth-token"),
-    path("api/auth/", include("rest_framework.urls")),
+    path("api/auth/token/", TokenObtainApi.as_view(), name="auth-token"),
+    path("api/auth/", include("core.urls")),
     path("api/", include("schools.urls")),
     path("api/", include("attendance.urls")),
     path("api/", include("homework.urls")),

@@ -7,9 +7,11 @@ from django.contrib.auth.admin import UserAdmin
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
+from core.forms import AdminSignInForm
 from core.models import User
 
 admin.site.register(User, UserAdmin)
+admin.site.login_form = AdminSignInForm  # the sign-in limits apply to the admin site too
 
 
 def superusers_only(request) -> bool:

@@ -8,6 +8,33 @@ class User(AbstractUser):
     class Meta:
         db_table = "core_user"
 
+    _password_made_unusable = False
+
+    def set_unusable_password(self):
+        super().set_unusable_password()
+        self._password_made_unusable = True
+
+    def save(self, *args, **kwargs):
+        """Saves the user; a new password or a deactivation also revokes their API tokens, in one transaction.
+
+        A new password is one given to ``set_password`` (every Django form and command changing a
+        password uses it; the rehash on sign-in after a hasher upgrade does not count) or
+        ``set_unusable_password``. ``QuerySet.update()`` bypasses this: change users one by one.
+        """
+        update_fields = kwargs.get("update_fields")
+        saved = {"password", "is_active"} if update_fields is None else set(update_fields)
+        revoke = not self._state.adding and (
+            ("password" in saved and (self._password is not None or self._password_made_unusable))
+            or ("is_active" in saved and not self.is_active)
+        )
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(*args, **kwargs)
+            if revoke:
+                from core.services import user_tokens_revoke  # the services import this module
+
+                user_tokens_revoke(user=self)
+        self._password_made_unusable = False
+
 
 def rows_lockable() -> bool:
     """Whether a validation should lock the rows it reads: inside a transaction, on a database with row locks.

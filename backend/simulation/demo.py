@@ -5,7 +5,13 @@ import datetime
 from core.models import User
 from core.services import superuser_ensure
 from schools.models import School
-from simulation.services import DEMO_USERNAMES, Progress, default_start, schools_simulate
+from simulation.services import (
+    DEMO_USERNAMES,
+    Progress,
+    default_start,
+    demo_logins_refuse_outside_debug,
+    schools_simulate,
+)
 
 DEMO_STUDENTS = 300
 DEMO_WEEKS = 8
@@ -32,6 +38,7 @@ def demo_school_ensure(*, today: datetime.date, progress: Progress | None = None
 
 
 def demo_superuser_ensure() -> bool:
-    """The district operator's login of the demo; whether it was created now."""
+    """The district operator's login of the demo; whether it was created now. Refused outside DJANGO_DEBUG."""
+    demo_logins_refuse_outside_debug()
     username, password = SUPERUSER
     return superuser_ensure(username=username, password=password)

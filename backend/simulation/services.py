@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management import call_command, get_commands, load_command_class
 from django.db import transaction
@@ -35,7 +36,8 @@ from simulation.writers import BulkWriter, ServiceWriter, SimulatedSchool
 BULK_ABOVE_STUDENTS = 300
 BULK_ABOVE_STUDENT_WEEKS = 600
 MIN_STUDENTS_PER_SCHOOL = 20
-# Demo-only credentials, printed by the command; never use them on a server others can reach.
+# Demo-only credentials, printed by the command; never use them on a server others can reach: they are
+# created only with DJANGO_DEBUG on (demo_logins_refuse_outside_debug).
 DEMO_PASSWORD = "demo1234"  # noqa: S105
 DEMO_USERNAMES = {
     "admin": "demo-admin",
@@ -125,6 +127,8 @@ def schools_simulate(
         raise ValueError("Simulate at least one school and one week.")
     if students < MIN_STUDENTS_PER_SCHOOL * schools:
         raise ValueError(f"Give at least {MIN_STUDENTS_PER_SCHOOL} students per school ({schools} schools).")
+    if demo_users:
+        demo_logins_refuse_outside_debug()  # before anything is written
     start -= datetime.timedelta(days=start.weekday())
     bulk = bulk_mode_chosen(students=students, weeks=weeks) if bulk is None else bulk
     result = SimulationResult(mode="bulk" if bulk else "service")
@@ -217,14 +221,29 @@ def _jobs_run(*, schools: list[SimulatedSchool], say: Progress) -> tuple[list[st
 # --- demo users -------------------------------------------------------------------------------------
 
 
+class DemoLoginsRefused(ValueError):
+    pass
+
+
+def demo_logins_refuse_outside_debug() -> None:
+    """Raise DemoLoginsRefused unless DJANGO_DEBUG is on: logins with a public password are for a local demo."""
+    if not settings.DEBUG:
+        raise DemoLoginsRefused(
+            "Demo logins have a public password: they are created only with DJANGO_DEBUG on "
+            "(simulate without them: --no-demo-logins, or demo_users=False)."
+        )
+
+
 def demo_users_ensure(*, school: School) -> dict[str, User]:
     """Give the school one login per role (demo-admin, -teacher, -guardian, -student; password DEMO_PASSWORD).
 
     Existing people of the school get the logins: the first school admin (one is created if there is
     none), the guardian with the most children, that guardian's first child and a teacher of that child's
     class. Idempotent. A demo username held by someone else (say of an earlier demo school) is renamed
-    "<name>-<id>" to free it. Demo only: the password is public.
+    "<name>-<id>" to free it. Demo only: the password is public, so outside DJANGO_DEBUG it raises
+    DemoLoginsRefused and changes nothing.
     """
+    demo_logins_refuse_outside_debug()
     with transaction.atomic():
         guardian = (
             Guardian.objects.filter(school=school, students__active=True, students__class_group__isnull=False)

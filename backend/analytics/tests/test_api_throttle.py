@@ -1,6 +1,8 @@
 """Rate limiting of the analytics endpoints: DRF's ScopedRateThrottle, scope "analytics", per user."""
 
 import pytest
+from django.core.cache import caches
+from django.core.cache.backends import locmem
 from rest_framework.throttling import ScopedRateThrottle
 
 from tests import factories
@@ -65,3 +67,18 @@ def test_time_passing_lets_the_caller_in_again(api_client, three_a_minute, schoo
     time_machine.move_to("2026-09-23 08:01:01+00:00", tick=False)
 
     assert api_client.get("/api/analytics/admin/school-health/").status_code == 200
+
+
+def test_the_budget_is_kept_in_the_cache_every_worker_shares(api_client, three_a_minute, school_admin, monkeypatch):
+    """Four workers must not get four budgets: another worker's requests (its own cache client, nothing of this
+    process's memory) are counted against the same budget."""
+    api_client.force_authenticate(school_admin.user)
+    for _ in range(3):
+        assert api_client.get("/api/analytics/admin/school-health/").status_code == 200
+
+    # Another worker: a cache client of its own, and no process-local cache memory (which would be its own).
+    monkeypatch.setattr(locmem, "_caches", {})
+    monkeypatch.setattr(ScopedRateThrottle, "cache", caches.create_connection("default"))
+    refused = api_client.get("/api/analytics/admin/school-health/")
+
+    assert refused.status_code == 429

@@ -18,10 +18,18 @@ from analytics.models import StudentDailySummary, StudentTermPerformance
 from analytics.services import analytics_verify
 from attendance.models import Attendance, Lesson
 from communication.models import Communication
+from core.models import User
 from finance.models import FeeInvoice
 from homework.models import Grade
 from schools.models import ClassGroup, Guardian, School, Subject, Teacher
-from simulation.services import COUNTED, DEMO_PASSWORD, default_start, demo_users_ensure, schools_simulate
+from simulation.services import (
+    COUNTED,
+    DEMO_PASSWORD,
+    DemoLoginsRefused,
+    default_start,
+    demo_users_ensure,
+    schools_simulate,
+)
 from simulation.tests.snapshots import summaries_snapshot, table_counts
 
 # Every test needs the test database set up, including those reading the module's captured runs.
@@ -226,7 +234,13 @@ def test_default_start_ends_last_sunday():
     assert default_start(weeks=1, today=datetime.date(2026, 9, 21)) == datetime.date(2026, 9, 14)
 
 
-def test_demo_users_one_per_role_idempotent():
+@pytest.fixture
+def debug(settings):
+    """Demo logins (a public password) are created only with DJANGO_DEBUG on."""
+    settings.DEBUG = True
+
+
+def test_demo_users_one_per_role_idempotent(debug):
     result = schools_simulate(students=25, weeks=1, seed=5, start=START, bulk=True)
     school = result.schools[0].school
     users = result.demo_users
@@ -247,7 +261,7 @@ def test_demo_users_one_per_role_idempotent():
     assert {role: user.pk for role, user in again.items()} == {role: user.pk for role, user in users.items()}
 
 
-def test_demo_users_move_to_a_newer_school():
+def test_demo_users_move_to_a_newer_school(debug):
     first = schools_simulate(students=20, weeks=1, seed=5, start=START, bulk=True, run_jobs=False)
     second = schools_simulate(students=20, weeks=1, seed=6, start=START, bulk=True, run_jobs=False)
     teacher = second.demo_users["teacher"]
@@ -256,3 +270,21 @@ def test_demo_users_move_to_a_newer_school():
     old.refresh_from_db()
     assert old.username == f"demo-teacher-{old.pk}"  # still a teacher of the first school, renamed
     assert old.teacher.school == first.schools[0].school
+
+
+def test_demo_users_are_refused_outside_debug(settings):
+    settings.DEBUG = False
+    with pytest.raises(DemoLoginsRefused, match="DJANGO_DEBUG"):
+        schools_simulate(students=20, weeks=1, seed=5, start=START, bulk=True, run_jobs=False)
+    assert not School.objects.exists()
+
+    settings.DEBUG = True
+    school = (
+        schools_simulate(students=20, weeks=1, seed=5, start=START, bulk=True, run_jobs=False, demo_users=False)
+        .schools[0]
+        .school
+    )
+    settings.DEBUG = False
+    with pytest.raises(DemoLoginsRefused):
+        demo_users_ensure(school=school)
+    assert not User.objects.filter(username__startswith="demo-").exists()

@@ -54,9 +54,16 @@ class Command(BaseCommand):
             help="Bulk mode: students per transaction of the summary rebuild (default 250, as rebuild_analytics).",
         )
         parser.add_argument("--no-jobs", action="store_true", help="Do not run the rank and teacher-metric jobs.")
+        parser.add_argument(
+            "--no-demo-logins",
+            action="store_true",
+            help="Do not give the first school the demo logins (public password; required with DJANGO_DEBUG off).",
+        )
         parser.add_argument("--no-verify", action="store_true", help="Do not verify the summaries afterwards.")
 
-    def handle(self, *args, students, weeks, seed, schools, start, bulk, service, no_jobs, no_verify, **options):
+    def handle(
+        self, *args, students, weeks, seed, schools, start, bulk, service, no_jobs, no_verify, no_demo_logins, **options
+    ):
         if options["rebuild_batch_size"] < 1:
             raise CommandError("--rebuild-batch-size must be at least 1")
         start = start or default_start(weeks=weeks, today=timezone.now().date())
@@ -71,6 +78,7 @@ class Command(BaseCommand):
                 rebuild_batch_size=options["rebuild_batch_size"],
                 run_jobs=not no_jobs,
                 verify=not no_verify,
+                demo_users=not no_demo_logins,
                 progress=self.stdout.write,
             )
         except ValueError as error:
