@@ -79,10 +79,12 @@ def soak_plan_prepare(*, bench: BenchSchool, run: str, port: int, options: dict)
         students = list(
             Student.objects.filter(class_group_id=lesson.class_group_id, active=True).values_list("id", flat=True)
         )
+        # The invalid roll call's student: one of another class (or, in a school of one class, no student at all).
         outsider = Student.objects.filter(school=school).exclude(class_group_id=lesson.class_group_id).first()
-        if len(students) >= 3 and outsider and all(lesson.class_group_id != seen["class"] for seen in lessons):
+        outsider = outsider.pk if outsider else 0
+        if len(students) >= 3 and all(lesson.class_group_id != seen["class"] for seen in lessons):
             lessons.append(
-                {"id": lesson.pk, "class": lesson.class_group_id, "students": students, "outsider": outsider.pk}
+                {"id": lesson.pk, "class": lesson.class_group_id, "students": students, "outsider": outsider}
             )
         if len(lessons) == 2:
             break
@@ -248,7 +250,9 @@ def invariants_broken(*, homework_ids: list[int], invoice_ids: list[int]) -> lis
         Status = FeeInvoice.Status
         expected = Status.PAID if paid >= invoice.amount else Status.PARTIALLY_PAID if paid > 0 else Status.OPEN
         if paid > invoice.amount or invoice.status != expected:
-            problems.append(f"invoice {invoice.pk}: amount {invoice.amount}, paid {paid}, status {invoice.status}")
+            problems.append(
+                f"invoice {invoice.pk}: amount {invoice.amount}, paid {_cents(paid)}, status {invoice.status}"
+            )
     return problems
 
 
@@ -466,13 +470,15 @@ def soak_run(
 ) -> SoakResult:
     """Run the soak and check everything afterwards; the table's rows, with a verdict on each target."""
     say = say or (lambda message: None)
+    if not (1 <= clients <= 64 and 1 <= seconds <= 3600 and 1 <= max_requests <= 1_000_000 and 1 <= workers <= 16):
+        raise SoakRefused("Give 1 to 64 clients, 1 to 3600 seconds, 1 to 1,000,000 requests and 1 to 16 workers.")
+    if not (20 <= students <= 100_000 and 1 <= weeks <= 52):
+        raise SoakRefused("Give 20 to 100,000 students and 1 to 52 weeks for the simulated school.")
     if connection.vendor != "postgresql":
         raise SoakRefused(
             f"The soak needs PostgreSQL (this database is {connection.vendor}): row locks, deadlocks and "
             "concurrent writers are what it tests. Set DATABASE_URL=postgres://..."
         )
-    if not (1 <= clients <= 64 and 1 <= seconds <= 3600 and 1 <= max_requests <= 1_000_000):
-        raise SoakRefused("Give 1 to 64 clients, 1 to 3600 seconds and 1 to 1,000,000 requests.")
     name = soak_school_name(students=students, weeks=weeks)
     bench = bench_school_ensure(label="soak", students=students, weeks=weeks, say=say, name=name)
     run = timezone.now().strftime("%Y%m%d%H%M%S")
