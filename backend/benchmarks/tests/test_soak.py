@@ -112,7 +112,7 @@ def test_server_errors_name_the_exception_the_row_lock_and_the_code_path():
     assert first.exception == "OperationalError: deadlock detected"
     assert first.deadlock
     assert first.cause == (
-        'while locking tuple (0,62) in relation "homework_homework"; in homework/services.grade_record > '
+        'while locking a row in relation "homework_homework"; in homework/services.grade_record > '
         "analytics/receivers.before_save > analytics/keys.grade_keys > analytics/keys._locked"
     )
     assert second.path == "/admin/homework/homework/{id}/change/"
@@ -126,7 +126,7 @@ def test_server_errors_name_the_exception_the_row_lock_and_the_code_path():
 
 def test_postgres_deadlocks_of_this_database_with_both_statements():
     assert postgres_deadlocks(POSTGRES_LOG, database="soak_run") == [
-        'waits for ShareLock on a transaction, while locking tuple (0,62) in relation "homework_homework"; '
+        'waits for ShareLock on a transaction, while locking a row in relation "homework_homework"; '
         "refused: SELECT FROM homework_grade FOR NO KEY UPDATE OF homework_grade, homework_homework; "
         "against: UPDATE homework_grade SET max_score"
     ]
@@ -197,9 +197,15 @@ def test_plan_stored_values_and_invariants_on_a_simulated_school():
     submission.homework.__class__.objects.filter(pk=submission.homework_id).update(max_score=Decimal("5"))
     FeeInvoice.objects.filter(pk=invoice.pk).update(status=FeeInvoice.Status.PAID)
     assert invariants_broken(homework_ids=homework_ids, invoice_ids=invoice_ids) == [
-        f"grade of submission {submission.pk}: score 7.50, its copied maximum 20.00, the homework's maximum 5.00",
+        f"grade of submission {submission.pk}: score 7.50, its copied maximum 20.00, the homework's maximum 5.00 "
+        "(above the maximum)",
         f"invoice {invoice.pk}: amount 1000.00, paid 12.30, status PAID",
     ]
+    # ... and the other way round: the maximum raised while the grade was saved with the old copy.
+    submission.homework.__class__.objects.filter(pk=submission.homework_id).update(max_score=Decimal("30"))
+    assert invariants_broken(homework_ids=homework_ids, invoice_ids=[])[0].endswith(
+        "its copied maximum 20.00, the homework's maximum 30.00 (its percentage uses the stale copy)"
+    )
 
 
 def test_observed_writes_from_request_lines():
@@ -281,7 +287,7 @@ def test_result_table_marks_each_miss_and_lists_the_causes():
         "verify_analytics: differing rows": ("1", "MISS"),
         "lost acknowledged writes": ("1", "MISS"),
         "refused writes stored": ("0", "PASS"),
-        "invariants broken (grade above maximum, invoice paid beyond)": ("0", "PASS"),
+        "invariants broken (grades and their homework's maximum, invoices and payments)": ("0", "PASS"),
     }
     assert len(result.misses) == 6
     text = soak_text(result)
