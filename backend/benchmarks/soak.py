@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from django.contrib.auth.hashers import make_password
 from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
@@ -539,6 +540,8 @@ def soak_run(
                 _stop(clients_process, timeout=5)
                 jobs.stop()
                 _stop(server)
+                # The office's login was for this run only.
+                User.objects.filter(username=plan["office"]["username"]).update(password=make_password(None))
         wall = wall or time.monotonic() - started
         entries = [json.loads(line) for line in out.read_text().splitlines() if line.strip()] if out.exists() else []
         log = server_log_path.read_text()
