@@ -525,7 +525,8 @@ def soak_run(
                     ]
                 )
                 jobs.start()
-                limit = started + seconds + 90
+                # The clients stop by themselves: after their preparation, T seconds and their last answers.
+                limit = started + seconds + 3 * plan["timeout"]
                 while clients_process.poll() is None and time.monotonic() < limit:
                     time.sleep(min(10, max(1, seconds / 6)))
                     lines = out.read_text().splitlines() if out.exists() else []

@@ -3,7 +3,8 @@
 Standard library only, like ``load.py``. The plan (written by ``benchmarks.soak``) names the server's port, the
 tokens, the office login and the rows to write to; ``clients`` threads, each with a role and one keep-alive
 connection to 127.0.0.1, share a budget of ``max_requests`` requests and stop at ``seconds``. Every request is
-one JSON line in OUT: its kind, status, the client's monotonic clock when it was sent and answered, and the
+one JSON line in OUT (the clock starts once each client has woken the server up with an unrecorded request and
+the office has logged in): its kind, status, the client's monotonic clock when it was sent and answered, and the
 writes it made, each ``[key, value, outcome]`` (outcome: acknowledged, refused or unknown), for the audit.
 
 Each write carries a unique token (a roll call's note, a grade's feedback, a payment's reference, a comment,
@@ -126,6 +127,7 @@ class Client:
         self.connection = None
         self.cookies: dict[str, str] = {}
         self.count = 0
+        self.ready = True
 
     # --- HTTP -------------------------------------------------------------------------------------
 
@@ -183,8 +185,14 @@ class Client:
 
     # --- the roles --------------------------------------------------------------------------------
 
+    def prepare(self) -> None:
+        """Before the clock starts: one request to wake the server's worker up, and the office's login (a
+        password hash that takes a while on purpose)."""
+        self.request("GET", "/api/")
+        self.ready = self.role != "office" or self.office_login()
+
     def run(self) -> None:
-        if self.role == "office" and not self.office_login():
+        if not self.ready:
             return
         step = getattr(self, "step_" + self.role.replace("-", "_"))
         while self.recorder.take():
@@ -320,13 +328,17 @@ class Client:
 
 
 def run(plan: dict, out: str) -> None:
-    recorder = Recorder(out, max_requests=plan["max_requests"], deadline=time.monotonic() + plan["seconds"])
+    """Every client prepared (at once), then the clock started: ``seconds`` or ``max_requests``, whichever first."""
+    recorder = Recorder(out, max_requests=plan["max_requests"], deadline=float("inf"))
     clients = [Client(index=index, plan=plan, recorder=recorder) for index in range(plan["clients"])]
-    threads = [threading.Thread(target=client.run, daemon=True) for client in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    for phase in ("prepare", "run"):
+        if phase == "run":
+            recorder.deadline = time.monotonic() + plan["seconds"]
+        threads = [threading.Thread(target=getattr(client, phase), daemon=True) for client in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     recorder.close()
 
 

@@ -313,7 +313,9 @@ def test_a_small_run_in_process_is_audited_clean(live_server, tmp_path, settings
         for index in range(len(soak_clients.ROLES)):
             out = tmp_path / f"client-{index}.jsonl"
             recorder = soak_clients.Recorder(str(out), max_requests=8, deadline=time.monotonic() + 600)
-            soak_clients.Client(index=index, plan=plan, recorder=recorder).run()
+            client = soak_clients.Client(index=index, plan=plan, recorder=recorder)
+            client.prepare()
+            client.run()
             recorder.close()
             entries += [json.loads(line) for line in out.read_text().splitlines()]
         writes = observed_writes(entries)
