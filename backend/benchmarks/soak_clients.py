@@ -26,6 +26,7 @@ HOST = "127.0.0.1"
 STATUSES = ("PRESENT", "PRESENT", "PRESENT", "LATE", "ABSENT", "EXCUSED")
 # The roles, given to the clients in this order and then again (8 clients: each once, roll call twice).
 ROLES = ("roll-call", "roll-call", "grades", "grades", "office", "payments", "teacher-input", "reader")
+IDLE_RECONNECT = 1.0  # seconds a keep-alive connection may sit unused before the next request opens a new one
 INVALID_EVERY = 12  # about one request in this many is invalid on purpose, where the role has such a request
 
 ACKNOWLEDGED, REFUSED, UNKNOWN = "acknowledged", "refused", "unknown"
@@ -128,6 +129,7 @@ class Client:
         self.cookies: dict[str, str] = {}
         self.count = 0
         self.ready = True
+        self.last_answer = 0.0
 
     # --- HTTP -------------------------------------------------------------------------------------
 
@@ -150,6 +152,11 @@ class Client:
             headers["Accept"] = "text/html"
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        if self.connection is not None and time.monotonic() - self.last_answer > IDLE_RECONNECT:
+            # The server may be closing an idle keep-alive connection right now (gunicorn: after 2 s); a request
+            # sent into it fails without the server having read it. A fresh connection avoids the race.
+            self.connection.close()
+            self.connection = None
         if self.connection is None:
             self.connection = http.client.HTTPConnection(HOST, self.plan["port"], timeout=self.plan["timeout"])
         sent = time.monotonic()
@@ -167,7 +174,8 @@ class Client:
             self.connection.close()
             self.connection = None
             status, text, answer = type(error).__name__, "", {}
-        return status, text, sent, time.monotonic(), answer
+        self.last_answer = time.monotonic()
+        return status, text, sent, self.last_answer, answer
 
     def log(self, kind: str, result: tuple, writes=(), note: str = "") -> None:
         status, text, sent, received, _ = result
