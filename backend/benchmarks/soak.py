@@ -601,8 +601,11 @@ def soak_result(
 ) -> SoakResult:
     """The table: requests by kind and status with p50/p95, the jobs, then the targets; details below it."""
     result = SoakResult()
+    sent = [entry["sent"] for entry in entries]
+    span = max(entry["received"] for entry in entries) - min(sent) if entries else 0.0
     result.notes.append(
-        f"{plan['clients']} clients for {wall:.0f} s (limit {plan['seconds']:.0f} s, {plan['max_requests']} requests) "
+        f"{plan['clients']} clients sending requests for {span:.0f} s (limit {plan['seconds']:.0f} s or "
+        f"{plan['max_requests']} requests; {wall:.0f} s with their preparation and last answers) "
         f"on {school}; gunicorn {workers} workers x {threads} threads on 127.0.0.1; database {connection.vendor}; "
         f"{len(plan['lessons'])} lessons, {len(plan['submissions'])} submissions of {len(plan['homework'])} homework, "
         f"{len(plan['invoices'])} invoices, {len(plan['behaviour'])} behaviour and {len(plan['comments'])} comment "
