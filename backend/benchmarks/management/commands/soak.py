@@ -28,6 +28,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--markdown", help="Also write the table as markdown to this path.")
 
+    def say(self, message: str) -> None:
+        self.stdout.write(message)
+        self.stdout.flush()  # progress shows as it happens, also when the output is a pipe (CI)
+
     def handle(
         self, *args, clients, seconds, students, weeks, max_requests, workers, postgres_log, markdown, **options
     ):
@@ -40,7 +44,7 @@ class Command(BaseCommand):
                 max_requests=max_requests,
                 workers=workers,
                 postgres_log=postgres_log,
-                say=self.stdout.write,
+                say=self.say,
             )
         except SoakRefused as refused:
             raise CommandError(str(refused)) from None
