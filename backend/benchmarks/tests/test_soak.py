@@ -4,6 +4,9 @@ invariants, the causes read from the server's and PostgreSQL's logs, the table; 
 
 import datetime
 import json
+import signal
+import subprocess
+import sys
 import time
 from decimal import Decimal
 
@@ -21,6 +24,7 @@ from benchmarks.soak import (
     HIGH,
     JobRecord,
     SoakRefused,
+    _stop,
     error_parse,
     invariants_broken,
     observed_writes,
@@ -334,3 +338,22 @@ def test_a_small_run_in_process_is_audited_clean(live_server, tmp_path, settings
     assert Payment.objects.filter(reference__startswith="soak 20260909120000-").count() == sum(
         1 for write in writes if write.key[0] == "payment" and write.outcome == ACKNOWLEDGED
     )
+
+
+IGNORES_TERMINATE = (
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print(1, flush=True); time.sleep(60)"
+)
+
+
+def test_stop_ends_a_child_and_kills_one_that_ignores_terminate():
+    polite = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    _stop(polite, timeout=10)
+    assert polite.returncode is not None
+    stubborn = subprocess.Popen(  # noqa: S603 (our own argv)
+        [sys.executable, "-c", IGNORES_TERMINATE],
+        stdout=subprocess.PIPE,
+    )
+    stubborn.stdout.readline()  # its handler is in place
+    _stop(stubborn, timeout=0.5)
+    assert stubborn.returncode == -signal.SIGKILL
+    _stop(None)  # nothing started: nothing to do
