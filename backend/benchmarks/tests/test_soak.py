@@ -39,10 +39,10 @@ from benchmarks.soak import (
     statement_summary,
     stored_values,
 )
-from benchmarks.soak_audit import ACKNOWLEDGED, LOST, REFUSED, audit
+from benchmarks.soak_audit import ACKNOWLEDGED, LOST, REFUSED, REFUSED_STORED, audit
 from finance.models import FeeInvoice, Payment
 from finance.services import payment_create
-from homework.models import HomeworkSubmission
+from homework.models import Grade, HomeworkSubmission
 from homework.services import grade_record
 from schools.models import AcademicTerm, Subject
 
@@ -338,6 +338,22 @@ def test_a_small_run_in_process_is_audited_clean(live_server, tmp_path, settings
     assert Payment.objects.filter(reference__startswith="soak 20260909120000-").count() == sum(
         1 for write in writes if write.key[0] == "payment" and write.outcome == ACKNOWLEDGED
     )
+
+    # The same pipeline finds a lost write and a stored refused one, made by hand in the database.
+    graded = [write for write in writes if write.key[0] == "grade" and write.outcome == ACKNOWLEDGED and write.value]
+    last = max(graded, key=lambda write: write.received)
+    Grade.objects.filter(submission_id=last.key[1]).update(feedback="overwritten")
+    refused = next(write for write in writes if write.key[0] == "payment" and write.outcome == REFUSED)
+    amount, reference = refused.value
+    Payment.objects.create(
+        invoice_id=plan["invoices"][0]["id"], amount=Decimal(amount), method="CASH", reference=reference
+    )
+    stored = stored_values(sorted({write.key for write in writes} | set(before), key=repr))
+    findings = {finding.key: finding for finding in audit(writes=writes, stored=stored, before=before).findings}
+    assert set(findings) == {last.key, refused.key}
+    assert findings[last.key].kind == LOST
+    assert findings[last.key].stored == (last.value[0], "overwritten")
+    assert findings[refused.key].kind == REFUSED_STORED
 
 
 IGNORES_TERMINATE = (
