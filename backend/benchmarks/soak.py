@@ -471,12 +471,15 @@ def soak_run(
     max_requests: int = 100_000,
     workers: int = 4,
     postgres_log: Path | None = None,
+    port: int | None = None,
     say: Say | None = None,
 ) -> SoakResult:
     """Run the soak and check everything afterwards; the table's rows, with a verdict on each target."""
     say = say or (lambda message: None)
     if not (1 <= clients <= 64 and 1 <= seconds <= 3600 and 1 <= max_requests <= 1_000_000 and 1 <= workers <= 16):
         raise SoakRefused("Give 1 to 64 clients, 1 to 3600 seconds, 1 to 1,000,000 requests and 1 to 16 workers.")
+    if port is not None and not 1024 <= port <= 65535:
+        raise SoakRefused("Give a port from 1024 to 65535 (or none: a free one is chosen).")
     if not (20 <= students <= 100_000 and 1 <= weeks <= 52):
         raise SoakRefused("Give 20 to 100,000 students and 1 to 52 weeks for the simulated school.")
     if connection.vendor != "postgresql":
@@ -487,7 +490,7 @@ def soak_run(
     name = soak_school_name(students=students, weeks=weeks)
     bench = bench_school_ensure(label="soak", students=students, weeks=weeks, say=say, name=name)
     run = timezone.now().strftime("%Y%m%d%H%M%S")
-    port = _free_port()
+    port = port or _free_port()
     plan = soak_plan_prepare(
         bench=bench,
         run=run,

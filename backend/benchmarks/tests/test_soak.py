@@ -99,7 +99,14 @@ POSTGRES_LOG = """2026-12-01 02:38:46.768 UTC [25462] postgres@soak_run ERROR:  
 
 
 def test_options_out_of_bounds_are_refused():
-    for options in ({"clients": 0}, {"seconds": 0}, {"max_requests": 0}, {"students": 5}, {"workers": 99}):
+    for options in (
+        {"clients": 0},
+        {"seconds": 0},
+        {"max_requests": 0},
+        {"students": 5},
+        {"workers": 99},
+        {"port": 80},
+    ):
         with pytest.raises(SoakRefused):
             soak_run(**options)
 

@@ -26,6 +26,7 @@ class Command(BaseCommand):
             type=Path,
             help="PostgreSQL's server log, for the deadlocks' statements (default: /var/log/postgresql/*.log).",
         )
+        parser.add_argument("--port", type=int, help="The server's port on 127.0.0.1 (default: a free one).")
         parser.add_argument("--markdown", help="Also write the table as markdown to this path.")
 
     def say(self, message: str) -> None:
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         self.stdout.flush()  # progress shows as it happens, also when the output is a pipe (CI)
 
     def handle(
-        self, *args, clients, seconds, students, weeks, max_requests, workers, postgres_log, markdown, **options
+        self, *args, clients, seconds, students, weeks, max_requests, workers, postgres_log, port, markdown, **options
     ):
         try:
             result = soak_run(
@@ -44,6 +45,7 @@ class Command(BaseCommand):
                 max_requests=max_requests,
                 workers=workers,
                 postgres_log=postgres_log,
+                port=port,
                 say=self.say,
             )
         except SoakRefused as refused:
