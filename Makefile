@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python backend/manage.py
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint format demo demo-setup serve migrate lock clean bench
+.PHONY: install test lint format demo demo-setup serve migrate lock clean bench soak
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ demo: demo-setup
 # Benchmark of the analytics (docs/benchmarks.md); e.g. make bench BENCH_ARGS="--quick".
 bench: migrate
 	$(MANAGE) bench $(BENCH_ARGS)
+
+# The concurrent soak, PostgreSQL only (docs/soak.md); e.g. make soak SOAK_ARGS="--clients 8 --seconds 30".
+soak: migrate
+	$(MANAGE) soak $(SOAK_ARGS)
 
 serve: install
 	$(MANAGE) runserver 127.0.0.1:$(PORT)

@@ -93,9 +93,10 @@ def school_name(*, students: int, weeks: int) -> str:
     return f"Benchmark school {students} students x {weeks} weeks (seed {SEED})"
 
 
-def bench_school_ensure(*, label: str, students: int, weeks: int, say: Say) -> BenchSchool:
-    """The benchmark school of this size, simulated in bulk mode unless it exists already (found by name)."""
-    name = school_name(students=students, weeks=weeks)
+def bench_school_ensure(*, label: str, students: int, weeks: int, say: Say, name: str | None = None) -> BenchSchool:
+    """The benchmark school of this size, simulated in bulk mode unless it exists already (found by ``name``,
+    by default the benchmark's name for the size)."""
+    name = name or school_name(students=students, weeks=weeks)
     school = School.objects.filter(name=name).first()
     if school is None:
         say(f"Simulating {name} in bulk mode")
@@ -158,18 +159,27 @@ def _server_env() -> dict:
     return env
 
 
-def _server_start(port: int) -> subprocess.Popen:
+def _server_start(
+    port: int, *, workers: int = 2, threads: int = 1, preload: bool = False, log=None
+) -> subprocess.Popen:
+    """gunicorn on 127.0.0.1:``port`` (``threads`` > 1: the threaded worker; ``preload``: the application loaded
+    before the workers fork, so every worker answers as soon as the port is open); its output to ``log`` if given."""
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         "config.wsgi",
         "--workers",
-        "2",
+        str(workers),
+        "--threads",
+        str(threads),
         "--bind",
         f"127.0.0.1:{port}",
         "--log-level",
         "warning",
+        *(["--preload"] if preload else []),
     ]
-    server = subprocess.Popen(command, cwd=BACKEND_DIR, env=_server_env())  # noqa: S603 (our own argv)
+    server = subprocess.Popen(  # noqa: S603 (our own argv)
+        command, cwd=BACKEND_DIR, env=_server_env(), stdout=log, stderr=subprocess.STDOUT if log else None
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if server.poll() is not None:
