@@ -430,7 +430,7 @@ def jobs_measure(*, bench: BenchSchool) -> dict:
 # --- report cards -----------------------------------------------------------------------------------
 
 CARD_TARGET_SECONDS = 0.25
-PER_CARD = re.compile(r"\((\d+) cards, ([0-9.]+)s per card\)")
+PER_CARD = re.compile(r"\((\d+) cards, ([0-9.]+)s per card, ([0-9.]+)s CPU per card\)")
 
 
 def largest_class(*, school: School) -> tuple[ClassGroup, int]:
@@ -446,13 +446,16 @@ def largest_class(*, school: School) -> tuple[ClassGroup, int]:
 
 def report_cards_run(*, bench: BenchSchool, class_group: ClassGroup | None) -> dict:
     """``report_cards`` for a class (or the whole school, as one zip) in a child process: wall seconds, peak MiB,
-    cards and seconds per card as the command measured them (rendering only: start-up not included)."""
+    cards, seconds and CPU seconds per card as the command measured them (rendering only: start-up not
+    included; CPU seconds tell what a card costs when other processes share the machine)."""
     with tempfile.TemporaryDirectory(prefix="bench-cards-") as out:
         args = ["report_cards", f"--school={bench.school.pk}", f"--term={bench.term.pk}", f"--out={out}"]
         args += [f"--class={class_group.pk}"] if class_group else ["--archive"]
         figures = job_run([*args, "--no-progress"])
     match = PER_CARD.search(figures.pop("stdout"))
-    figures["cards"], figures["per_card"] = (int(match[1]), float(match[2])) if match else (0, None)
+    figures["cards"], figures["per_card"], figures["cpu_per_card"] = (
+        (int(match[1]), float(match[2]), float(match[3])) if match else (0, None, None)
+    )
     return figures
 
 
@@ -468,13 +471,17 @@ def report_cards_measure(*, benches: list[BenchSchool], say: Say) -> dict:
     return runs
 
 
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def report_cards_rows(result: BenchResult, runs: dict) -> None:
     for name, figures in runs.items():
         per_card = figures["per_card"]
         result.add(
             "report cards",
-            f"{name} ({figures['cards']} cards): per card / wall / peak",
-            f"{'n/a' if per_card is None else f'{per_card:.3f}'} s / {figures['seconds']:.1f} s / "
+            f"{name} ({figures['cards']} cards): per card (CPU) / wall / peak",
+            f"{_seconds(per_card)} s ({_seconds(figures['cpu_per_card'])} s) / {figures['seconds']:.1f} s / "
             f"{figures['rss_mib']:.0f} MiB",
             f"<= {CARD_TARGET_SECONDS} s per card",
             per_card is not None and per_card <= CARD_TARGET_SECONDS,

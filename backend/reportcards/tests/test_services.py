@@ -129,6 +129,7 @@ def test_command_writes_a_class_pdf_with_progress(hillcrest, tmp_path):
     assert len(pdf_pages(path.read_bytes())) == 3
     assert str(path) in out.getvalue()
     assert "(3 cards, " in out.getvalue()
+    assert "s CPU per card)" in out.getvalue()
     progress = err.getvalue()
     assert "0/3 cards" in progress
     assert "[##############################] 3/3 cards" in progress
@@ -139,7 +140,22 @@ def test_command_writes_every_class_of_the_school(hillcrest, tmp_path):
     other = ClassGroupFactory(school=w.school, name="Grade 8C", grade_level=8)
     StudentFactory(school=w.school, class_group=other)
 
-    call_command("report_cards", f"--school={w.school.pk}", f"--term={w.term.pk}", f"--out={tmp_path}", "--no-progress")
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command(
+        "report_cards",
+        f"--school={w.school.pk}",
+        f"--term={w.term.pk}",
+        f"--out={tmp_path}",
+        "--no-progress",
+        stdout=out,
+        stderr=err,
+    )
+
+    # Without the bar the summary still counts the cards (the benchmark reads it).
+    assert "2 file(s) in " in out.getvalue()
+    assert "(4 cards, " in out.getvalue()
+    assert err.getvalue() == ""
 
     assert sorted(path.name for path in tmp_path.iterdir()) == [
         "hillcrest-term-1-grade-7a.pdf",

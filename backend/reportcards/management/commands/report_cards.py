@@ -37,8 +37,8 @@ class Command(BaseCommand):
         if out_dir.exists() and not out_dir.is_dir():
             raise CommandError(f"--out: {out} is not a folder.")
 
-        started = time.monotonic()
-        bar = None if no_progress else ProgressBar(self.stderr, started)
+        started, cpu_started = time.monotonic(), time.process_time()
+        bar = ProgressBar(self.stderr, started, show=not no_progress)
         files = report_cards_write(
             school=school_row,
             term=term_row,
@@ -47,15 +47,13 @@ class Command(BaseCommand):
             archive=archive and group is None,
             progress=bar,
         )
-        if bar:
-            bar.finish()
-        done = bar.done if bar else None
+        bar.finish()
         for path in files:
             self.stdout.write(str(path))
-        seconds = time.monotonic() - started
+        seconds, cpu = time.monotonic() - started, time.process_time() - cpu_started
         summary = f"{len(files)} file(s) in {seconds:.1f}s"
-        if done:
-            summary += f" ({done} cards, {seconds / done:.3f}s per card)"
+        if bar.done:
+            summary += f" ({bar.done} cards, {seconds / bar.done:.3f}s per card, {cpu / bar.done:.3f}s CPU per card)"
         self.stdout.write(summary)
 
 
@@ -64,11 +62,13 @@ class ProgressBar:
 
     WIDTH = 30
 
-    def __init__(self, stream, started: float):
-        self.stream, self.started, self.done, self.total = stream, started, 0, 0
+    def __init__(self, stream, started: float, *, show: bool = True):
+        self.stream, self.started, self.show, self.done, self.total = stream, started, show, 0, 0
 
     def __call__(self, done: int, total: int) -> None:
         self.done, self.total = done, total
+        if not self.show:
+            return
         filled = self.WIDTH * done // total if total else self.WIDTH
         elapsed = time.monotonic() - self.started
         line = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total} cards, {elapsed:.1f}s"
@@ -76,4 +76,5 @@ class ProgressBar:
         self.stream.flush()
 
     def finish(self) -> None:
-        self.stream.write("")
+        if self.show:
+            self.stream.write("")
