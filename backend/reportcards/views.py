@@ -14,6 +14,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from reportcards import selectors, services
@@ -27,6 +28,9 @@ class DocumentView(APIView):
     """A view answering with a document (HTML or PDF) rather than JSON; errors are still JSON."""
 
     permission_classes = [IsAuthenticated]
+    # A card costs a fraction of a second of rendering: the analytics endpoints' rate limit applies.
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "analytics"
 
     def perform_content_negotiation(self, request, force=False):
         # The document is the answer whatever the client accepts (a browser, a PDF reader).
@@ -148,6 +152,8 @@ class JobSerializer(serializers.ModelSerializer):
 
 class JobListApi(APIView):
     permission_classes = [IsTeacherOrAdmin]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "analytics"
 
     @extend_schema(
         summary="Start the report cards of a class (one PDF) or of a school (a zip of class PDFs)",

@@ -165,3 +165,17 @@ def test_first_page_as_png_for_the_docs(hillcrest, client_of, tmp_path):
     assert png.startswith(b"\x89PNG")
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     SCREENSHOT.write_bytes(png)
+
+
+def test_card_downloads_share_the_analytics_rate_limit(hillcrest, client_of, monkeypatch):
+    """Each card is a fraction of a second of rendering: the analytics scope's rate applies (per user)."""
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"analytics": "2/minute"})
+    w = hillcrest
+    client = client_of(w.admin.user)
+
+    statuses = [client.get(card_url(w.cat, w.term, pdf=False)).status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
+    assert client.get(card_url(w.cat, w.term)).status_code == 429
