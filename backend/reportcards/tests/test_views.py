@@ -16,6 +16,12 @@ pytestmark = pytest.mark.django_db
 SCREENSHOT = Path(settings.PROJECT_DIR) / "docs" / "screenshots" / "report-card.png"
 
 
+@pytest.fixture
+def quick_pdf(monkeypatch):
+    """Access tests need the answer's status, not the rendering (tested above): a stand-in PDF."""
+    monkeypatch.setattr("reportcards.services.card_pdf", lambda **kwargs: b"%PDF-1.7 stand-in")
+
+
 def card_url(student, term, pdf=True) -> str:
     return f"/reports/student/{student.pk}/term/{term.pk}/card{'.pdf' if pdf else '/'}"
 
@@ -95,7 +101,7 @@ def test_the_pdf_refuses_someone_signed_out(hillcrest, api_client):
         ("no role", 404, 404),
     ],
 )
-def test_access_matrix(hillcrest, client_of, who, own, other, pdf):
+def test_access_matrix(hillcrest, client_of, quick_pdf, who, own, other, pdf):
     """Own: Ben (the guardian's child, in the teacher's class, at the admin's school; the student is Ben).
     Other: a student of another school (for the guardian and teacher also Ann, who is not theirs)."""
     w = hillcrest
@@ -120,14 +126,14 @@ def test_access_matrix(hillcrest, client_of, who, own, other, pdf):
         assert client.get(card_url(w.ann, w.term, pdf)).status_code == 404
 
 
-def test_a_teacher_of_another_class_gets_404(hillcrest, client_of):
+def test_a_teacher_of_another_class_gets_404(hillcrest, client_of, quick_pdf):
     w = hillcrest
     stranger = TeacherFactory(school=w.school)
 
     assert client_of(stranger.user).get(card_url(w.ben, w.term)).status_code == 404
 
 
-def test_a_term_of_another_school_or_none_is_404(hillcrest, client_of):
+def test_a_term_of_another_school_or_none_is_404(hillcrest, client_of, quick_pdf):
     w = hillcrest
     other = StudentFactory()
     other_term = other.school.terms.create(name="T", start_date=w.term.start_date, end_date=w.term.end_date)
@@ -138,7 +144,7 @@ def test_a_term_of_another_school_or_none_is_404(hillcrest, client_of):
     assert client.get(f"/reports/student/999999/term/{w.term.pk}/card.pdf").status_code == 404
 
 
-def test_a_guardian_of_two_children_gets_both(hillcrest, client_of):
+def test_a_guardian_of_two_children_gets_both(hillcrest, client_of, quick_pdf):
     w = hillcrest
     parent = GuardianFactory(school=w.school, students=[w.ann, w.cat])
     client = client_of(parent.user)
@@ -167,7 +173,7 @@ def test_first_page_as_png_for_the_docs(hillcrest, client_of, tmp_path):
     SCREENSHOT.write_bytes(png)
 
 
-def test_card_downloads_share_the_analytics_rate_limit(hillcrest, client_of, monkeypatch):
+def test_card_downloads_share_the_analytics_rate_limit(hillcrest, client_of, quick_pdf, monkeypatch):
     """Each card is a fraction of a second of rendering: the analytics scope's rate applies (per user)."""
     from rest_framework.throttling import ScopedRateThrottle
 
