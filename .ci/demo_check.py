@@ -1,4 +1,5 @@
-"""After `make demo-setup`, with the demo served: ask each analytics endpoint with the printed demo logins.
+"""After `make demo-setup`, with the demo served: ask each analytics endpoint with the printed demo logins, and
+download report cards (a guardian their child's, the admin the school's archive).
 
 Usage: demo_check.py BASE_URL [--print]. Exits non-zero on any failure.
 """
@@ -11,13 +12,17 @@ import urllib.request
 PASSWORD = "demo1234"  # noqa: S105 (the demo's public password)
 
 
-def call(url: str, *, token: str | None = None, data: dict | None = None) -> dict:
+def fetch(url: str, *, token: str | None = None, data: dict | None = None, timeout: int = 60) -> bytes:
     body = urllib.parse.urlencode(data).encode() if data else None
     request = urllib.request.Request(url, data=body)  # noqa: S310 (a local URL given by CI)
     if token:
         request.add_header("Authorization", f"Token {token}")
-    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-        return json.loads(response.read())
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        return response.read()
+
+
+def call(url: str, *, token: str | None = None, data: dict | None = None, timeout: int = 60) -> dict:
+    return json.loads(fetch(url, token=token, data=data, timeout=timeout))
 
 
 def main(base: str, show: bool) -> None:
@@ -40,6 +45,18 @@ def main(base: str, show: bool) -> None:
     assert any(week["classes_taught"] for week in performance["weeks"]), "the teacher's weeks have lessons"
     assert health["attendance_rate"] is not None and health["students_count"] > 0, "the school has figures"
     print("demo check: the four demo logins reach every analytics endpoint, with data")
+
+    # Report cards: the guardian downloads their child's; the admin the whole school's as one archive (no broker
+    # in CI: the job runs inline within the POST, so the answer may take a minute).
+    term_id = overview["term"]["id"]
+    card = fetch(f"{base}/reports/student/{student_id}/term/{term_id}/card.pdf", token=tokens["guardian"])
+    assert card.startswith(b"%PDF-"), "the guardian's download is a PDF"
+    started = call(f"{base}/api/reportcards/jobs/", token=tokens["admin"], data={"term": term_id}, timeout=900)
+    job = call(f"{base}/api/reportcards/jobs/{started['id']}/", token=tokens["admin"])
+    assert job["status"] == "SUCCEEDED" and job["done"] == job["total"] > 0, f"the school's job ran: {job}"
+    archive = fetch(job["download_url"], token=tokens["admin"], timeout=300)
+    assert archive.startswith(b"PK"), "the admin's download is a zip archive"
+    print(f"demo check: report cards: the guardian's PDF ({len(card)} bytes), the school's zip ({job['total']} cards)")
     if show:
         print(json.dumps({"overview": overview, "my_performance": performance, "school_health": health}, indent=2))
 

@@ -1,15 +1,18 @@
 """The analytics endpoints: thin views over analytics.selectors, read from the summary tables only."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from analytics import api_examples, selectors, services
+from analytics import api_examples, exports, selectors, services
 from core.bounds import id_field, query_date_field
+from core.exports import CsvRenderer, csv_response
 from schools.models import AcademicTerm, School, Subject
 from schools.permissions import HasRole, IsTeacher, IsTeacherOrAdmin
 from schools.selectors import Role, in_users_school, students_taught_by, students_visible_to, teaches, user_role
@@ -18,6 +21,31 @@ from schools.selectors import Role, in_users_school, students_taught_by, student
 class AnalyticsApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "analytics"
+
+
+class CsvExportMixin:
+    """``?format=csv``: the view streams one of its tables as CSV instead of the JSON (core.exports)."""
+
+    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CsvRenderer]
+
+    def wants_csv(self, request) -> bool:
+        return getattr(request.accepted_renderer, "format", None) == "csv"
+
+
+FORMAT_PARAMETER = OpenApiParameter(
+    "format",
+    str,
+    enum=["json", "csv"],
+    description="csv: the table named by `table` as a streamed CSV download (UTF-8, header row), "
+    "the same figures and rounding as the JSON.",
+)
+
+
+def responses_with_csv(serializer, csv_description: str) -> dict:
+    return {
+        (200, "application/json"): serializer,
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description=csv_description),
+    }
 
 
 class PeriodQuerySerializer(serializers.Serializer):
@@ -41,6 +69,11 @@ class PeriodQuerySerializer(serializers.Serializer):
 class OverviewQuerySerializer(PeriodQuerySerializer):
     term = id_field(required=False, help_text="Term id; default the current term.")
     subject = id_field(required=False, help_text="Only this subject (id).")
+    table = serializers.ChoiceField(
+        choices=list(exports.OVERVIEW_TABLES),
+        default="subjects",
+        help_text="With format=csv, the table to export (default subjects).",
+    )
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -162,13 +195,17 @@ class AnyRole(HasRole):
     roles = frozenset(Role) - {Role.NONE}
 
 
-class StudentOverviewApi(AnalyticsApi):
+class StudentOverviewApi(CsvExportMixin, AnalyticsApi):
     permission_classes = [AnyRole]
 
     @extend_schema(
         summary="A student's report: averages, ranks, attendance, grades over time, homework, behaviour",
-        parameters=[OverviewQuerySerializer],
-        responses=StudentOverviewSerializer,
+        parameters=[OverviewQuerySerializer, FORMAT_PARAMETER],
+        responses=responses_with_csv(
+            StudentOverviewSerializer,
+            "One table of the report (`table`: subjects, grades, grades_weekly, attendance_weekly or behavior), "
+            "one row per item of the JSON list of that name.",
+        ),
         examples=[
             OpenApiExample("A student of the demo school", value=api_examples.STUDENT_OVERVIEW, response_only=True)
         ],
@@ -187,7 +224,14 @@ class StudentOverviewApi(AnalyticsApi):
             date_from=query.validated_data.get("from"),
             date_to=query.validated_data.get("to"),
         )
-        return Response(StudentOverviewSerializer(data).data)
+        body = StudentOverviewSerializer(data).data
+        if self.wants_csv(request):
+            table = exports.OVERVIEW_TABLES[query.validated_data["table"]]
+            term = f"term-{data['term']['id']}" if data["term"] else "no-term"
+            return csv_response(
+                table=table, items=body[table.name], filename=f"student-{student.pk}-{term}-{table.name}.csv"
+            )
+        return Response(body)
 
 
 # --- teacher performance ------------------------------------------------------------------------
@@ -235,13 +279,17 @@ class TeacherPerformanceSerializer(serializers.Serializer):
     weeks = TeacherWeekSerializer(many=True)
 
 
-class TeacherPerformanceApi(AnalyticsApi):
+class TeacherPerformanceApi(CsvExportMixin, AnalyticsApi):
     permission_classes = [IsTeacher]
 
     @extend_schema(
         summary="The requesting teacher's weekly metrics, beside the school's median",
-        parameters=[TeacherPerformanceQuerySerializer],
-        responses=TeacherPerformanceSerializer,
+        parameters=[TeacherPerformanceQuerySerializer, FORMAT_PARAMETER],
+        responses=responses_with_csv(
+            TeacherPerformanceSerializer,
+            "The weeks, one row each: the teacher's metrics, then the school's median of each "
+            "(school_median_<metric>).",
+        ),
         examples=[
             OpenApiExample("A teacher of the demo school", value=api_examples.TEACHER_PERFORMANCE, response_only=True)
         ],
@@ -259,7 +307,12 @@ class TeacherPerformanceApi(AnalyticsApi):
         if len(weeks) > MAX_WEEKS:
             # Only `from` given: the period runs to today, which the serializer does not know.
             raise serializers.ValidationError({"from": f"At most {MAX_WEEKS} weeks at a time (up to today)."})
-        return Response(TeacherPerformanceSerializer(selectors.teacher_performance(teacher=teacher, weeks=weeks)).data)
+        body = TeacherPerformanceSerializer(selectors.teacher_performance(teacher=teacher, weeks=weeks)).data
+        if self.wants_csv(request):
+            return csv_response(
+                table=exports.TEACHER_WEEKS, items=body["weeks"], filename=f"teacher-{teacher.pk}-weeks.csv"
+            )
+        return Response(body)
 
 
 # --- school health ------------------------------------------------------------------------------
@@ -270,6 +323,12 @@ class SchoolHealthQuerySerializer(PeriodQuerySerializer):
         required=False, help_text="School id; an admin's own school by default, every school for a superuser."
     )
     term = id_field(required=False, help_text="Term id; default the current term.")
+    table = serializers.ChoiceField(
+        choices=list(exports.HEALTH_TABLES),
+        default="weekly",
+        help_text="With format=csv, the table to export: weekly (default), or schools (one row per school with "
+        "its own figures; every school for a superuser).",
+    )
 
 
 def money_field(help_text: str) -> serializers.DecimalField:
@@ -323,13 +382,17 @@ class IsAdminOrOperator(HasRole):
     roles = frozenset({Role.SCHOOL_ADMIN, Role.DISTRICT_OPERATOR})
 
 
-class SchoolHealthApi(AnalyticsApi):
+class SchoolHealthApi(CsvExportMixin, AnalyticsApi):
     permission_classes = [IsAdminOrOperator]
 
     @extend_schema(
         summary="School health: revenue, fees outstanding, attendance, homework, head counts, weekly trend",
-        parameters=[SchoolHealthQuerySerializer],
-        responses=SchoolHealthSerializer,
+        parameters=[SchoolHealthQuerySerializer, FORMAT_PARAMETER],
+        responses=responses_with_csv(
+            SchoolHealthSerializer,
+            "`table=weekly`: the weekly trend, one row per week; `table=schools`: one row per school with that "
+            "school's own figures (its current term unless `term` is given).",
+        ),
         examples=[OpenApiExample("The demo school", value=api_examples.SCHOOL_HEALTH, response_only=True)],
     )
     def get(self, request):
@@ -348,11 +411,34 @@ class SchoolHealthApi(AnalyticsApi):
                 raise serializers.ValidationError({"term": "No such term at this school."})
         elif len(schools) == 1:
             term = selectors.current_term(school=schools[0])
+        if self.wants_csv(request) and params["table"] == "schools":
+            return csv_response(
+                table=exports.HEALTH_TABLES["schools"],
+                items=self.each_school(schools, term=term, params=params),
+                filename="school-health-schools.csv",
+            )
         date_from, date_to = selectors.health_period(
             schools=schools, term=term, date_from=params.get("from"), date_to=params.get("to")
         )
         data = selectors.school_health(schools=schools, term=term, date_from=date_from, date_to=date_to)
-        return Response(SchoolHealthSerializer(data).data)
+        body = SchoolHealthSerializer(data).data
+        if self.wants_csv(request):
+            name = f"school-{schools[0].pk}" if len(schools) == 1 else "schools"
+            return csv_response(
+                table=exports.HEALTH_TABLES["weekly"], items=body["weekly"], filename=f"{name}-health-weekly.csv"
+            )
+        return Response(body)
+
+    @staticmethod
+    def each_school(schools, *, term, params):
+        """Each school's own health, read as the CSV streams: the same figures as ``?school=<id>``."""
+        for school in schools:
+            own_term = term if term is not None else selectors.current_term(school=school)
+            date_from, date_to = selectors.health_period(
+                schools=[school], term=own_term, date_from=params.get("from"), date_to=params.get("to")
+            )
+            data = selectors.school_health(schools=[school], term=own_term, date_from=date_from, date_to=date_to)
+            yield SchoolHealthSerializer(data).data
 
 
 # --- teacher inputs -----------------------------------------------------------------------------

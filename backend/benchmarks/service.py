@@ -7,11 +7,13 @@ processes so their peak memory is their own.
 
 import json
 import os
+import re
 import secrets
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from unittest import mock
 
 from django.apps import apps
 from django.db import connection
+from django.db.models import Count, Q
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
@@ -34,7 +37,7 @@ from attendance.signals import marks_bulk_changed
 from core.models import User
 from core.services import database_statistics_refresh
 from homework.models import Grade
-from schools.models import AcademicTerm, School, SchoolAdmin, Student, Teacher
+from schools.models import AcademicTerm, ClassGroup, School, SchoolAdmin, Student, Teacher
 from simulation.services import default_start, schools_simulate
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
@@ -403,7 +406,8 @@ def writes_measure(*, bench: BenchSchool, saves: int) -> dict:
 
 
 def job_run(args: list[str]) -> dict:
-    """Wall seconds and peak RSS (MiB) of ``manage.py <args>`` as a child process (via /usr/bin/time when present)."""
+    """Wall seconds, peak RSS (MiB) and standard output of ``manage.py <args>`` as a child process (via
+    /usr/bin/time when present)."""
     command = [sys.executable, str(BACKEND_DIR / "manage.py"), *args]
     time_binary = Path("/usr/bin/time")
     started = time.perf_counter()
@@ -423,7 +427,7 @@ def job_run(args: list[str]) -> dict:
         rss_kb = int(done.stdout.split()[-1]) if done.returncode == 0 else 0
     if done.returncode:
         raise RuntimeError(f"manage.py {' '.join(args)} failed: {done.stderr[-2000:]}")
-    return {"seconds": wall, "rss_mib": rss_kb / 1024}
+    return {"seconds": wall, "rss_mib": rss_kb / 1024, "stdout": done.stdout}
 
 
 def jobs_measure(*, bench: BenchSchool) -> dict:
@@ -435,6 +439,74 @@ def jobs_measure(*, bench: BenchSchool) -> dict:
         ),
         "rebuild_analytics": job_run(["rebuild_analytics", f"--school={school.pk}", "--quiet-progress"]),
     }
+
+
+# --- report cards -----------------------------------------------------------------------------------
+
+CARD_TARGET_SECONDS = 0.25
+PER_CARD = re.compile(r"\((\d+) cards, ([0-9.]+)s per card, ([0-9.]+)s CPU per card\)")
+
+
+def largest_class(*, school: School) -> tuple[ClassGroup, int]:
+    """The school's class with the most active students (the first by grade and name among equals)."""
+    counted = (
+        ClassGroup.objects.filter(school=school)
+        .annotate(size=Count("students", filter=Q(students__active=True)))
+        .order_by("-size", "grade_level", "name", "id")
+        .first()
+    )
+    return counted, counted.size
+
+
+def report_cards_run(*, bench: BenchSchool, class_group: ClassGroup | None) -> dict:
+    """``report_cards`` for a class (or the whole school, as one zip) in a child process: wall seconds, peak MiB,
+    cards, seconds and CPU seconds per card as the command measured them (rendering only: start-up not
+    included; CPU seconds tell what a card costs when other processes share the machine)."""
+    with tempfile.TemporaryDirectory(prefix="bench-cards-") as out:
+        args = ["report_cards", f"--school={bench.school.pk}", f"--term={bench.term.pk}", f"--out={out}"]
+        args += [f"--class={class_group.pk}"] if class_group else ["--archive"]
+        figures = job_run([*args, "--no-progress"])
+    match = PER_CARD.search(figures.pop("stdout"))
+    figures["cards"], figures["per_card"], figures["cpu_per_card"] = (
+        (int(match[1]), float(match[2]), float(match[3])) if match else (0, None, None)
+    )
+    return figures
+
+
+def report_cards_measure(*, benches: list[BenchSchool], say: Say) -> dict:
+    """{name: figures}: the largest class at S and at 4S, and the whole S school (streamed class by class)."""
+    runs = {}
+    for bench in benches:
+        group, size = largest_class(school=bench.school)
+        say(f"  {bench.label}: largest class {group.name} ({size} students)")
+        runs[f"{bench.label} largest class"] = report_cards_run(bench=bench, class_group=group)
+    say(f"  S: the whole school ({benches[0].school.name})")
+    runs["S whole school"] = report_cards_run(bench=benches[0], class_group=None)
+    return runs
+
+
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def report_cards_rows(result: BenchResult, runs: dict) -> None:
+    for name, figures in runs.items():
+        per_card = figures["per_card"]
+        result.add(
+            "report cards",
+            f"{name} ({figures['cards']} cards): per card (CPU) / wall / peak",
+            f"{_seconds(per_card)} s ({_seconds(figures['cpu_per_card'])} s) / {figures['seconds']:.1f} s / "
+            f"{figures['rss_mib']:.0f} MiB",
+            f"<= {CARD_TARGET_SECONDS} s per card",
+            per_card is not None and per_card <= CARD_TARGET_SECONDS,
+        )
+    base = runs["S largest class"]["rss_mib"]
+    for name in ("4S largest class", "S whole school"):
+        if name in runs:
+            value = ratio(runs[name]["rss_mib"], base)
+            result.add(
+                "report cards", f"peak memory {name} / S largest class", f"{value:.2f}", "~1 (streamed)", value <= 1.25
+            )
 
 
 # --- the run ----------------------------------------------------------------------------------------
@@ -538,6 +610,26 @@ def bench_run(
         "< 120 s (PostgreSQL)",
         rebuild < 120 if postgres else None,
     )
+
+    say("Report cards")
+    report_cards_rows(result, report_cards_measure(benches=benches, say=say))
+    return result
+
+
+def report_cards_bench(*, students: int, weeks: int, say: Say | None = None) -> BenchResult:
+    """Only the report-card figures (``manage.py bench --report-cards``), on the same S and 4S schools."""
+    say = say or (lambda message: None)
+    benches = [
+        bench_school_ensure(label="S", students=students, weeks=weeks, say=say),
+        bench_school_ensure(label="4S", students=4 * students, weeks=weeks, say=say),
+    ]
+    result = BenchResult()
+    result.notes.append(
+        f"S = {students} students, 4S = {4 * students}, {weeks} weeks; database {connection.vendor}; "
+        "report_cards run as a child process, its peak RSS from /usr/bin/time."
+    )
+    say("Report cards")
+    report_cards_rows(result, report_cards_measure(benches=benches, say=say))
     return result
 
 

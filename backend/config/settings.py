@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "analytics",
     "simulation",
     "benchmarks",
+    "reportcards",
 ]
 
 MIDDLEWARE = [
@@ -154,6 +155,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", PROJECT_DIR / "staticfiles"))
+# Files written by the bulk report-card jobs (a class's PDF, a school's zip), one folder per job.
+REPORT_CARDS_DIR = Path(os.environ.get("REPORT_CARDS_DIR", PROJECT_DIR / "var" / "reportcards"))
+# Pages send people who are not signed in here (the API's sign-in page until the site has its own).
+LOGIN_URL = os.environ.get("LOGIN_URL", "/api/auth/login/")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Security settings for production; `manage.py check --deploy` is clean with DJANGO_DEBUG=false.
@@ -249,5 +254,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # WeasyPrint reports every rendering step at INFO; a class's PDF would print hundreds of lines.
+        "weasyprint": {"level": "WARNING"},
+    },
 }

@@ -51,4 +51,5 @@ urlpatterns = [
     path("api/", include("communication.urls")),
     path("api/", include("finance.urls")),
     path("api/analytics/", include("analytics.urls")),
+    path("", include("reportcards.urls")),
 ]

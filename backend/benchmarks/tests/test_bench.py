@@ -77,3 +77,43 @@ def test_requests_profile_serves_each_endpoint_and_its_floor_in_process():
         # The floor: the token and the role; an endpoint reads summaries besides.
         assert figures["queries"] == 2 if name.startswith("floor") else figures["queries"] > 2, (name, figures)
         assert figures["ms"] > figures["db_ms"] > 0
+
+
+# --- report cards ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_largest_class_counts_active_students_only(school):
+    from benchmarks.service import largest_class
+    from tests.factories import ClassGroupFactory, StudentFactory
+
+    big, small = ClassGroupFactory(school=school, name="B"), ClassGroupFactory(school=school, name="A")
+    StudentFactory.create_batch(2, school=school, class_group=big)
+    StudentFactory.create_batch(3, school=school, class_group=big, active=False)
+    StudentFactory.create_batch(3, school=school, class_group=small)
+
+    assert largest_class(school=school) == (small, 3)
+
+
+def test_report_card_figures_are_read_from_the_commands_summary_and_judged():
+    from benchmarks.service import PER_CARD, BenchResult, report_cards_rows
+
+    summary = "2 file(s) in 9.1s (30 cards, 0.212s per card, 0.180s CPU per card)"
+    assert PER_CARD.search(summary).groups() == ("30", "0.212", "0.180")
+    result = BenchResult()
+    report_cards_rows(
+        result,
+        {
+            "S largest class": {"cards": 30, "per_card": 0.2, "cpu_per_card": 0.19, "seconds": 8.0, "rss_mib": 100.0},
+            "4S largest class": {"cards": 32, "per_card": 0.3, "cpu_per_card": 0.2, "seconds": 11.0, "rss_mib": 110.0},
+            "S whole school": {"cards": 1000, "per_card": 0.21, "cpu_per_card": None, "seconds": 215.0, "rss_mib": 140},
+        },
+    )
+
+    assert [(row.figure, row.value, row.verdict) for row in result.rows] == [
+        ("S largest class (30 cards): per card (CPU) / wall / peak", "0.200 s (0.190 s) / 8.0 s / 100 MiB", "PASS"),
+        ("4S largest class (32 cards): per card (CPU) / wall / peak", "0.300 s (0.200 s) / 11.0 s / 110 MiB", "MISS"),
+        ("S whole school (1000 cards): per card (CPU) / wall / peak", "0.210 s (n/a s) / 215.0 s / 140 MiB", "PASS"),
+        ("peak memory 4S largest class / S largest class", "1.10", "PASS"),
+        ("peak memory S whole school / S largest class", "1.40", "MISS"),
+    ]

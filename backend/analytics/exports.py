@@ -1,0 +1,80 @@
+"""The CSV tables of the analytics API (``?format=csv``): columns over the serialized JSON, so the figures and
+their rounding are the JSON's. The pages reuse these tables for their own CSV links."""
+
+from core.exports import Column, CsvTable, columns
+
+OVERVIEW_TABLES = {
+    table.name: table
+    for table in (
+        CsvTable(
+            "subjects",
+            columns(
+                ("subject_id", "subject.id"),
+                ("subject", "subject.name"),
+                "average_grade",
+                "grades_count",
+                "rank",
+                "rank_of",
+                "rank_display",
+                "attendance_percentage",
+                "lessons_attended",
+                "lessons_counted",
+                Column("teacher_comment", "teacher_comment", text=True),
+            ),
+        ),
+        CsvTable(
+            "grades", columns("date", "subject_id", "subject", Column("homework", "homework", text=True), "percentage")
+        ),
+        CsvTable("grades_weekly", columns("week_start", "subject_id", "subject", "average")),
+        CsvTable("attendance_weekly", columns("week_start", "attended", "counted", "rate")),
+        CsvTable("behavior", columns("date", "score")),
+    )
+}
+
+TEACHER_WEEKS = CsvTable(
+    "weeks",
+    columns(
+        "week_start",
+        "classes_taught",
+        "homeworks_assigned",
+        "parent_communications",
+        "average_student_attendance",
+        ("school_median_classes_taught", "school_median.classes_taught"),
+        ("school_median_homeworks_assigned", "school_median.homeworks_assigned"),
+        ("school_median_parent_communications", "school_median.parent_communications"),
+        ("school_median_average_student_attendance", "school_median.average_student_attendance"),
+    ),
+)
+
+HEALTH_TABLES = {
+    table.name: table
+    for table in (
+        CsvTable(
+            "weekly", columns("week_start", "revenue", "amount_billed", "attendance_rate", "homework_completion_rate")
+        ),
+        # One row per school (each school's own figures), for a district operator comparing schools.
+        CsvTable(
+            "schools",
+            columns(
+                ("school_id", "schools.0.id"),
+                ("school", "schools.0.name"),
+                ("term", "term.name"),
+                ("period_from", "period.from"),
+                ("period_to", "period.to"),
+                "revenue",
+                "payments_count",
+                "amount_billed",
+                "outstanding",
+                "collection_rate",
+                "attendance_rate",
+                "homework_completion_rate",
+                "students_count",
+                "teachers_count",
+                ("low_attendance_students", "low_attendance.students"),
+                ("low_attendance_of", "low_attendance.of"),
+                ("low_attendance_share", "low_attendance.share"),
+                "as_of",
+            ),
+        ),
+    )
+}

@@ -1,0 +1,265 @@
+"""Writes of report cards: the HTML, a student's PDF, a class's PDF, a school's zip of class PDFs, and the job
+that makes them in the background.
+
+Rendering is streamed: a class is laid out student by student and written to disk before the next class is
+read, so memory is bounded by the largest class, not the number of students in a job.
+"""
+
+import contextlib
+import datetime
+import logging
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.text import slugify
+
+from analytics.selectors import school_today
+from reportcards import selectors
+from reportcards.models import ReportCardJob
+from schools.models import AcademicTerm, ClassGroup, School, Student
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE = "reportcards/card.html"
+Progress = Callable[[int, int], None]  # (students done, students in all)
+
+
+def cards_html(*, cards: list[dict], title: str, pdf_url: str | None = None) -> str:
+    """The report-card document: one page (or two) per card; ``pdf_url`` adds a download link on screen."""
+    return render_to_string(TEMPLATE, {"cards": cards, "title": title, "pdf_url": pdf_url})
+
+
+def _weasyprint():
+    # Imported on first use: WeasyPrint loads Pango, which only the processes that print need.
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    return weasyprint, FontConfiguration
+
+
+_fonts = None
+
+
+def _render(html: str):
+    """A laid-out WeasyPrint document; the font configuration is built once per process."""
+    global _fonts
+    weasyprint, font_configuration = _weasyprint()
+    if _fonts is None:
+        _fonts = font_configuration()
+    return weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR)).render(font_config=_fonts)
+
+
+def card_title(card: dict) -> str:
+    return f"Report card: {card['student']['name']}, {card['term']['name']}"
+
+
+def card_pdf(*, student: Student, term: AcademicTerm, printed_on: datetime.date | None = None) -> bytes:
+    """One student's term report card as PDF bytes."""
+    card = selectors.report_card_data(student=student, term=term, printed_on=printed_on)
+    return _render(cards_html(cards=[card], title=card_title(card))).write_pdf()
+
+
+def file_stem(*parts: str) -> str:
+    return "-".join(slugify(part) or "x" for part in parts)
+
+
+def class_pdf_write(
+    *,
+    students: list[Student],
+    term: AcademicTerm,
+    target,
+    title: str,
+    printed_on: datetime.date | None = None,
+    tick: Callable[[], None] | None = None,
+) -> int:
+    """Write the cards of ``students`` (in the order given) as one PDF to ``target`` (a path or a binary file);
+    each card starts on a new page. Returns how many cards were written; ``tick`` is called after each card."""
+    if not students:
+        return 0
+    teachers = selectors.subject_teachers(class_group_id=students[0].class_group_id)
+    pages = []
+    first = None
+    for student in students:
+        same_class = student.class_group_id == students[0].class_group_id
+        card = selectors.report_card_data(
+            student=student, term=term, printed_on=printed_on, teachers=teachers if same_class else None
+        )
+        document = _render(cards_html(cards=[card], title=title))
+        first = first or document
+        pages.extend(document.pages)
+        if tick:
+            tick()
+    first.copy(pages).write_pdf(target)
+    return len(students)
+
+
+def _atomic_target(path: Path):
+    """A temporary file beside ``path``, renamed onto it by the caller once complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(handle)
+    return Path(temporary)
+
+
+def class_title(*, school: School, term: AcademicTerm, class_group: ClassGroup | None) -> str:
+    return f"Report cards: {school.name}, {class_group.name if class_group else 'without a class'}, {term.name}"
+
+
+def class_file_name(*, school: School, term: AcademicTerm, class_group: ClassGroup | None) -> str:
+    return file_stem(school.name, term.name, class_group.name if class_group else "without-a-class") + ".pdf"
+
+
+def school_file_name(*, school: School, term: AcademicTerm) -> str:
+    return file_stem(school.name, term.name) + ".zip"
+
+
+def report_cards_write(
+    *,
+    school: School,
+    term: AcademicTerm,
+    out_dir: Path,
+    class_group: ClassGroup | None = None,
+    archive: bool = False,
+    printed_on: datetime.date | None = None,
+    progress: Progress | None = None,
+) -> list[Path]:
+    """Write a class's cards as one PDF, or a school's as one PDF per class (in grade and name order; the
+    students without a class last), or with ``archive`` one zip of those PDFs. Returns the files written.
+
+    Each class is rendered, written to disk and dropped before the next is read.
+    """
+    printed_on = printed_on or school_today(school=school)
+    total = selectors.job_student_count(school=school, class_group=class_group)
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total)
+
+    if progress:
+        progress(0, total)
+    groups: list[ClassGroup | None] = (
+        [class_group] if class_group is not None else [*selectors.school_classes(school=school), None]
+    )
+    written: list[Path] = []
+    zip_path = out_dir / school_file_name(school=school, term=term) if archive else None
+    zip_temporary = _atomic_target(zip_path) if zip_path else None
+    try:
+        with (
+            zipfile.ZipFile(zip_temporary, "w", zipfile.ZIP_DEFLATED)
+            if zip_temporary
+            else contextlib.nullcontext() as bundle
+        ):
+            for group in groups:
+                students = list(
+                    selectors.class_students(class_group=group)
+                    if group is not None
+                    else selectors.unplaced_students(school=school)
+                )
+                if not students:
+                    continue
+                name = class_file_name(school=school, term=term, class_group=group)
+                path = out_dir / name
+                temporary = _atomic_target(path)
+                try:
+                    class_pdf_write(
+                        students=students,
+                        term=term,
+                        target=str(temporary),
+                        title=class_title(school=school, term=term, class_group=group),
+                        printed_on=printed_on,
+                        tick=tick,
+                    )
+                    if bundle is not None:
+                        bundle.write(temporary, arcname=name)
+                    else:
+                        temporary.replace(path)
+                        written.append(path)
+                finally:
+                    temporary.unlink(missing_ok=True)
+        if zip_temporary:
+            zip_temporary.replace(zip_path)
+            written.append(zip_path)
+    finally:
+        if zip_temporary:
+            zip_temporary.unlink(missing_ok=True)
+    return written
+
+
+# --- the background job ---------------------------------------------------------------------------
+
+
+def jobs_dir() -> Path:
+    return Path(settings.REPORT_CARDS_DIR)
+
+
+def report_card_job_start(*, user, school: School, term: AcademicTerm, class_group: ClassGroup | None) -> ReportCardJob:
+    """Record a job for a class's or a school's cards and queue it once the transaction commits."""
+    from reportcards.tasks import generate_report_cards
+
+    job = ReportCardJob.objects.create(
+        school=school,
+        term=term,
+        class_group=class_group,
+        requested_by=user,
+        total=selectors.job_student_count(school=school, class_group=class_group),
+    )
+    transaction.on_commit(lambda: generate_report_cards.delay(job_id=job.pk))
+    return job
+
+
+def report_card_job_run(*, job_id: int) -> ReportCardJob:
+    """Render a queued job's cards into its file, recording progress; a failure is recorded, not raised."""
+    job = ReportCardJob.objects.select_related("school", "term", "class_group").get(pk=job_id)
+    if job.status != ReportCardJob.Status.QUEUED:
+        return job  # delivered twice: the first delivery runs it
+    claimed = ReportCardJob.objects.filter(pk=job.pk, status=ReportCardJob.Status.QUEUED).update(
+        status=ReportCardJob.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return job
+
+    def progress(done: int, total: int) -> None:
+        ReportCardJob.objects.filter(pk=job.pk).update(done=done, total=total)
+
+    out_dir = jobs_dir() / f"job-{job.pk}"
+    try:
+        files = report_cards_write(
+            school=job.school,
+            term=job.term,
+            class_group=job.class_group,
+            out_dir=out_dir,
+            archive=job.class_group is None,
+            progress=progress,
+        )
+        # A class without students writes nothing: an empty file would only confuse.
+        file_name = str(files[0].relative_to(jobs_dir())) if files else ""
+        ReportCardJob.objects.filter(pk=job.pk).update(
+            status=ReportCardJob.Status.SUCCEEDED, file_name=file_name, finished_at=timezone.now()
+        )
+    except Exception as failure:
+        logger.exception("report card job %s failed", job.pk)
+        ReportCardJob.objects.filter(pk=job.pk).update(
+            status=ReportCardJob.Status.FAILED, error=f"{type(failure).__name__}: {failure}", finished_at=timezone.now()
+        )
+    job.refresh_from_db()
+    return job
+
+
+def job_file(job: ReportCardJob) -> Path | None:
+    """The finished job's file on disk, or None (not finished, nothing written, or removed since)."""
+    if job.status != ReportCardJob.Status.SUCCEEDED or not job.file_name:
+        return None
+    path = (jobs_dir() / job.file_name).resolve()
+    if jobs_dir().resolve() not in path.parents or not path.is_file():
+        return None
+    return path
