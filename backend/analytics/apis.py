@@ -11,7 +11,13 @@ from rest_framework.views import APIView
 from analytics import api_examples, selectors, services
 from schools.models import AcademicTerm, School, Subject
 from schools.permissions import HasRole, IsTeacher, IsTeacherOrAdmin
-from schools.selectors import Role, in_users_school, students_visible_to, user_role
+from schools.selectors import (
+    Role,
+    in_users_school,
+    students_visible_to,
+    subjects_commentable_by,
+    user_role,
+)
 
 
 class AnalyticsApi(APIView):
@@ -419,11 +425,7 @@ class TeacherCommentApi(TeacherInputApi):
                     if found is None
                 }
             )
-        acting = user_role(user=request.user)
-        if (
-            acting.role is Role.TEACHER
-            and not acting.profile.assignments.filter(class_group_id=student.class_group_id, subject=subject).exists()
-        ):
+        if not subjects_commentable_by(user=request.user, student=student).filter(pk=subject.pk).exists():
             raise PermissionDenied("You do not teach this subject to the student's class.")
         row = services.teacher_comment_set(student=student, term=term, subject=subject, comment=data["comment"])
         comment = row.teacher_comment if row else ""

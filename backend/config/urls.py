@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
@@ -18,6 +18,7 @@ def api_root(request, format=None):
         {
             "schema": reverse("schema", request=request),
             "docs": reverse("swagger-ui", request=request),
+            "redoc": reverse("redoc", request=request),
             "token": reverse("auth-token", request=request),
             "me": reverse("me", request=request),
             "teacher_performance": reverse("teacher-performance", request=request),
@@ -31,6 +32,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/", api_root, name="api-root"),
     path("api/auth/token/", obtain_auth_token, name="auth-token"),
     path("api/auth/", include("rest_framework.urls")),
@@ -40,4 +42,5 @@ urlpatterns = [
     path("api/", include("communication.urls")),
     path("api/", include("finance.urls")),
     path("api/analytics/", include("analytics.urls")),
+    path("", include("dashboards.urls")),
 ]
