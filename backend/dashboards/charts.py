@@ -43,12 +43,14 @@ def grades_over_time(overview: dict) -> dict:
             row["week_start"]: row["average"] for row in overview["grades_weekly"] if row["subject_id"] == subject_id
         }
         datasets.append(
-            {"label": f"{name} (weekly average)", "data": [_num(by_week.get(week)) for week in weeks], "spanGaps": True}
+            {"label": name, "group": name, "data": [_num(by_week.get(week)) for week in weeks], "spanGaps": True}
         )
         datasets.append(
             {
                 "type": "scatter",
                 "label": f"{name} grades",
+                "group": name,
+                "legend": False,
                 "data": [
                     {
                         "x": _week(week_start(g["date"])),

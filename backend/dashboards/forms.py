@@ -6,10 +6,15 @@ from analytics import services
 from schools.models import AcademicTerm, Student, Subject
 
 
+class TermChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.name
+
+
 class ReportQueryForm(forms.Form):
     """Which term and subject a report shows; only the student's school's terms and subjects are choices."""
 
-    term = forms.ModelChoiceField(queryset=AcademicTerm.objects.none(), required=False, empty_label=None)
+    term = TermChoiceField(queryset=AcademicTerm.objects.none(), required=False, empty_label=None)
     subject = forms.ModelChoiceField(queryset=Subject.objects.none(), required=False, empty_label="All subjects")
 
     def __init__(self, *args, school, **kwargs):
@@ -19,7 +24,7 @@ class ReportQueryForm(forms.Form):
 
 
 class TermQueryForm(forms.Form):
-    term = forms.ModelChoiceField(queryset=AcademicTerm.objects.none(), required=False, empty_label=None)
+    term = TermChoiceField(queryset=AcademicTerm.objects.none(), required=False, empty_label=None)
 
     def __init__(self, *args, school, **kwargs):
         super().__init__(*args, **kwargs)

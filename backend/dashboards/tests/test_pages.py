@@ -139,7 +139,7 @@ def test_the_report_shows_the_apis_figures(hillcrest, api_client):
     assert specs["chart-behaviour"]["table"]["rows"] == [["Mon 07 Sep", 4], ["Mon 14 Sep", 2]]
     grades = specs["chart-grades"]
     assert grades["labels"] == ["07 Sep", "14 Sep"]
-    maths_line = next(d for d in grades["datasets"] if d["label"] == "Maths (weekly average)")
+    maths_line = next(d for d in grades["datasets"] if d["label"] == "Maths")
     assert maths_line["data"] == [100.0, 50.0]
     maths_points = next(d for d in grades["datasets"] if d["label"] == "Maths grades")
     assert [(p["x"], p["y"], p["title"]) for p in maths_points["data"]] == [

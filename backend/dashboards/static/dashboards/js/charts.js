@@ -26,7 +26,27 @@
     var options = {
       responsive: true,
       plugins: {
-        legend: { position: "bottom", labels: { boxWidth: 12 } },
+        legend: {
+          position: "bottom",
+          onClick: function (event, item, legend) {
+            // Hide or show a subject's line and its grade dots together.
+            var chart = legend.chart;
+            var group = chart.data.datasets[item.datasetIndex].group;
+            var show = !chart.isDatasetVisible(item.datasetIndex);
+            chart.data.datasets.forEach(function (set, index) {
+              if (index === item.datasetIndex || (group && set.group === group)) chart.setDatasetVisibility(index, show);
+            });
+            chart.update();
+          },
+          labels: {
+            boxWidth: 12,
+            // A subject's grade dots share its line's legend entry.
+            filter: function (item, data) {
+              var set = data.datasets[item.datasetIndex];  // none for a doughnut's items (one per slice)
+              return !set || set.legend !== false;
+            },
+          },
+        },
         tooltip: {
           callbacks: {
             label: function (item) {
@@ -39,7 +59,9 @@
         },
       },
     };
-    if (!doughnut) {
+    if (doughnut) {
+      delete options.plugins.legend.onClick;  // Chart.js's own: a click hides a slice
+    } else {
       options.scales = {
         y: { min: axis.min, max: axis.max, beginAtZero: true, ticks: { callback: function (v) { return v + (axis.suffix || ""); } } },
       };
