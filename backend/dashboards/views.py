@@ -8,6 +8,7 @@ call the selectors and hand plain data to a template; ``dashboards.charts`` resh
 
 import functools
 
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -187,6 +188,7 @@ def _teacher_input(request, student, query):
         except ValidationError as error:
             form.add_error(None, error)
         else:
+            messages.success(request, "Behaviour score saved." if which == "behaviour" else "Comment saved.")
             return HttpResponseRedirect(f"{request.get_full_path()}#{which}")
     context = _report_context(request, student, query, forms={which: form})
     return render(request, "dashboards/report.html", context, status=400)
