@@ -3,6 +3,7 @@ the same figures as the API for the same student, teacher and school."""
 
 import json
 import re
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -23,6 +24,11 @@ def page(user, url: str, status: int = 200, client: Client | None = None):
 
 def percent(value: str | None) -> str:
     return "–" if value is None else f"{value}%"
+
+
+def money(value: str) -> str:
+    """An amount as the pages write it: thousands separated, two decimals."""
+    return f"{Decimal(value):,.2f}"
 
 
 def chart_specs(html: str) -> dict[str, dict]:
@@ -275,9 +281,9 @@ def test_school_health_shows_the_apis_figures_and_the_students_below_90(hillcres
     on_page = figures(html)
 
     # Worked out in test_api_content: revenue 750.25, billed 1450.50, outstanding 700.25, collected 54.84%.
-    assert on_page[None, "revenue"] == api["revenue"] == "750.25"
-    assert on_page[None, "billed"] == api["amount_billed"] == "1450.50"
-    assert on_page[None, "outstanding"] == api["outstanding"] == "700.25"
+    assert on_page[None, "revenue"] == money(api["revenue"]) == "750.25"
+    assert on_page[None, "billed"] == money(api["amount_billed"]) == "1,450.50"
+    assert on_page[None, "outstanding"] == money(api["outstanding"]) == "700.25"
     assert on_page[None, "collection-rate"] == percent(api["collection_rate"]) == "54.84%"
     assert on_page[None, "attendance"] == percent(api["attendance_rate"]) == "61.90%"
     assert on_page[None, "homework"] == percent(api["homework_completion_rate"]) == "58.33%"
