@@ -324,3 +324,20 @@ def test_superuser_sees_every_school_side_by_side(hillcrest):
     assert f'href="/schools/{w.school.pk}/health/"' in html and f'href="/schools/{quiet.pk}/health/"' in html
     assert chart_specs(html)["chart-schools"]["labels"] == ["Hillcrest", "Quiet Hill"]
     assert page(operator, f"/schools/{quiet.pk}/health/").status_code == 200
+
+
+def test_a_refusal_of_the_sign_in_throttle_is_shown_and_nobody_is_signed_in(hillcrest, monkeypatch):
+    """The hook the sign-in throttle plugs into: asked before the password is checked."""
+    from dashboards import views
+
+    user = hillcrest.moss.user
+    user.set_password("a-long-passphrase")
+    user.save()
+    monkeypatch.setattr(views, "sign_in_refusal", lambda request: "Too many attempts; try again in 5 minutes.")
+    client = Client()
+
+    response = client.post("/sign-in/", {"username": user.username, "password": "a-long-passphrase"})
+
+    assert response.status_code == 429
+    assert "Too many attempts; try again in 5 minutes." in response.content.decode()
+    assert client.get("/teacher/").status_code == 302
