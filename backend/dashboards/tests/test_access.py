@@ -94,7 +94,7 @@ def test_the_access_matrix_of_the_pages(world):
 
 
 def test_another_schools_objects_are_404_for_an_admin_and_a_teacher(world):
-    _, users, far = world
+    w, users, far = world
     for role in ("admin", "teacher"):
         client = Client()
         client.force_login(users[role][0])
@@ -108,6 +108,10 @@ def test_another_schools_objects_are_404_for_an_admin_and_a_teacher(world):
     client = Client()
     client.force_login(users["admin"][0])
     assert client.get("/schools/999999/health/").status_code == 404
+    huge = "99999999999999999999999"  # beyond every integer column: still just "not found"
+    for url in (f"/schools/{huge}/health/", f"/classes/{huge}/", f"/students/{huge}/report/"):
+        assert client.get(url).status_code == 404, url
+    assert client.get(f"/classes/{w.klass.pk}/?term={huge}").status_code == 400
 
 
 def test_signed_out_every_page_sends_to_the_sign_in_page(world):

@@ -173,7 +173,7 @@ def test_the_report_of_one_subject_and_another_term(hillcrest):
     assert "No figures yet" in earlier
 
 
-@pytest.mark.parametrize("query", ["term=999999", "term=abc", "subject=999999"])
+@pytest.mark.parametrize("query", ["term=999999", "term=abc", "subject=999999", "term=99999999999999999999999"])
 def test_a_report_asked_for_with_an_unknown_term_or_subject_is_400_naming_it(hillcrest, query):
     w = hillcrest
     response = page(w.ben.guardians.get().user, f"/students/{w.ben.pk}/report/?{query}", status=400)
