@@ -25,6 +25,21 @@ def call(url: str, *, token: str | None = None, data: dict | None = None, timeou
     return json.loads(fetch(url, token=token, data=data, timeout=timeout))
 
 
+def sign_in(base: str, username: str, password: str) -> tuple[str, str]:
+    """Sign in through the sign-in page (CSRF token and cookies as a browser); the URL landed on and its page."""
+    import http.cookiejar
+    import re
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    form = opener.open(f"{base}/", timeout=60).read().decode()  # signed out: the sign-in page
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)[1]
+    body = urllib.parse.urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token})
+    request = urllib.request.Request(f"{base}/sign-in/?next=/", data=body.encode())  # noqa: S310
+    request.add_header("Referer", f"{base}/sign-in/")
+    with opener.open(request, timeout=60) as response:
+        return response.geturl(), response.read().decode()
+
+
 def main(base: str, show: bool) -> None:
     tokens = {
         role: call(f"{base}/api/auth/token/", data={"username": f"demo-{role}", "password": PASSWORD})["token"]
@@ -57,6 +72,17 @@ def main(base: str, show: bool) -> None:
     archive = fetch(job["download_url"], token=tokens["admin"], timeout=300)
     assert archive.startswith(b"PK"), "the admin's download is a zip archive"
     print(f"demo check: report cards: the guardian's PDF ({len(card)} bytes), the school's zip ({job['total']} cards)")
+    for username, password, home in (
+        ("demo-guardian", PASSWORD, "/children/"),
+        ("demo-student", PASSWORD, f"/students/{student_id}/report/"),
+        ("demo-teacher", PASSWORD, "/teacher/"),
+        ("demo-admin", PASSWORD, "/schools/"),
+        ("admin", "admin", "/schools/"),
+    ):
+        landed, page = sign_in(base, username, password)
+        assert landed.startswith(f"{base}{home}"), f"{username} lands on {landed}, not {home}"
+        assert "data-figure=" in page or "data-chart=" in page, f"{username}'s home shows no figure"
+    print("demo check: each demo login signs in on the pages and lands on its home, with figures")
     if show:
         print(json.dumps({"overview": overview, "my_performance": performance, "school_health": health}, indent=2))
 

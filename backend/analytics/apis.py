@@ -15,7 +15,14 @@ from core.bounds import id_field, query_date_field
 from core.exports import CsvRenderer, csv_response
 from schools.models import AcademicTerm, School, Subject
 from schools.permissions import HasRole, IsTeacher, IsTeacherOrAdmin
-from schools.selectors import Role, in_users_school, students_taught_by, students_visible_to, teaches, user_role
+from schools.selectors import (
+    Role,
+    in_users_school,
+    students_taught_by,
+    students_visible_to,
+    subjects_commentable_by,
+    user_role,
+)
 
 
 class AnalyticsApi(APIView):
@@ -508,11 +515,7 @@ class TeacherCommentApi(TeacherInputApi):
                     if found is None
                 }
             )
-        # An admin reached the student through their school's scope already; a teacher needs the assignment.
-        class_group = student.class_group
-        if user_role(user=request.user).role is Role.TEACHER and (
-            class_group is None or not teaches(user=request.user, class_group=class_group, subject=subject)
-        ):
+        if not subjects_commentable_by(user=request.user, student=student).filter(pk=subject.pk).exists():
             raise PermissionDenied("You do not teach this subject to the student's class.")
         row = services.teacher_comment_set(student=student, term=term, subject=subject, comment=data["comment"])
         comment = row.teacher_comment if row else ""

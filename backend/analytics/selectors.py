@@ -8,13 +8,14 @@ import datetime
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 
-from analytics.definitions import mean_percentage, percentage, week_start
+from analytics.definitions import mean_percentage, percentage, round_half_up, week_start
 from analytics.models import (
     SchoolDailySummary,
     StudentDailySummary,
@@ -24,7 +25,7 @@ from analytics.models import (
     TeacherPerformanceMetric,
 )
 from homework.models import Grade
-from schools.models import AcademicTerm, School, Student, Teacher
+from schools.models import AcademicTerm, ClassGroup, School, Student, Teacher
 
 
 def school_today(*, school: School) -> datetime.date:
@@ -469,3 +470,147 @@ def health_period(
     date_from = date_from or default[0]
     date_to = date_to or max(default[1], date_from)
     return date_from, date_to
+
+
+# --- pages: lists the dashboards show beside the API's figures -------------------------------------
+
+
+def students_below_attendance(*, term: AcademicTerm, threshold: Decimal = LOW_ATTENDANCE) -> list[dict]:
+    """The students that ``school_health``'s ``low_attendance`` counts, by name: term attendance below the
+    threshold, lowest first."""
+    rows = (
+        StudentTermAttendance.objects.filter(term=term, attendance_percentage__lt=threshold)
+        .select_related("student__class_group")
+        .order_by("attendance_percentage", "student__last_name", "student__first_name", "student_id")
+    )
+    return [
+        {
+            "id": row.student_id,
+            "name": row.student.full_name,
+            "class_group": row.student.class_group.name if row.student.class_group else None,
+            "attendance_percentage": row.attendance_percentage,
+            "lessons_attended": row.lessons_attended,
+            "lessons_counted": row.lessons_counted,
+            "days_absent": row.days_absent,
+        }
+        for row in rows
+    ]
+
+
+def student_term_attendance(*, student: Student, term: AcademicTerm | None) -> dict | None:
+    """The student's attendance over the term, all lessons together, and their days by status."""
+    row = StudentTermAttendance.objects.filter(student=student, term=term).first() if term else None
+    if row is None:
+        return None
+    return {
+        "attendance_percentage": row.attendance_percentage,
+        "lessons_attended": row.lessons_attended,
+        "lessons_counted": row.lessons_counted,
+        "days_marked": row.days_marked,
+        "days_present": row.days_present,
+        "days_late": row.days_late,
+        "days_absent": row.days_absent,
+        "days_excused": row.days_excused,
+        "updated_at": row.updated_at,
+    }
+
+
+def class_students(*, class_group_id: int, term: AcademicTerm | None) -> dict:
+    """Every active student of a class with their term figures: overall average and position, attendance
+    (all lessons of the term) and homework completion (the same day sums as ``student_overview``)."""
+    students = list(
+        Student.objects.filter(class_group_id=class_group_id, active=True).order_by("last_name", "first_name", "pk")
+    )
+    ids = [student.pk for student in students]
+    standings = attendance = {}
+    homework = {}
+    as_of = None
+    if term is not None and ids:
+        standings = {row.student_id: row for row in StudentTermStanding.objects.filter(term=term, student_id__in=ids)}
+        attendance = {
+            row.student_id: row for row in StudentTermAttendance.objects.filter(term=term, student_id__in=ids)
+        }
+        # Summed per student in the database: a class's days in one term are a few thousand summary rows.
+        homework = {
+            row["student_id"]: row
+            for row in StudentDailySummary.objects.filter(
+                student_id__in=ids, date__range=(term.start_date, term.end_date)
+            )
+            .values("student_id")
+            .annotate(
+                due=Sum("homework_due"),
+                on_time=Sum("homework_on_time"),
+                late=Sum("homework_late"),
+                updated=Max("updated_at"),
+            )
+        }
+        as_of = _newest(
+            *(row.updated_at for row in standings.values()),
+            *(row.updated_at for row in attendance.values()),
+            *(row["updated"] for row in homework.values()),
+        )
+    result = []
+    for student in students:
+        standing = standings.get(student.pk)
+        present = attendance.get(student.pk)
+        work = homework.get(student.pk, {})
+        due, on_time, late = work.get("due") or 0, work.get("on_time") or 0, work.get("late") or 0
+        result.append(
+            {
+                "id": student.pk,
+                "name": student.full_name,
+                "student_number": student.student_number,
+                "average_grade": standing.overall_average if standing else None,
+                "rank": standing.rank if standing else None,
+                "rank_of": standing.rank_of if standing else None,
+                "rank_display": rank_display(standing.rank, standing.rank_of) if standing else None,
+                "attendance_percentage": present.attendance_percentage if present else None,
+                "homework": {
+                    "due": due,
+                    "on_time": on_time,
+                    "late": late,
+                    "missing": due - on_time - late,
+                    "completion_rate": percentage(on_time, due),
+                },
+            }
+        )
+    return {"as_of": as_of, "students": result}
+
+
+def classes_compared(*, term: AcademicTerm | None, class_group_ids: Iterable[int]) -> list[dict]:
+    """Per class, over its active students' term rows: attendance (attended / counted lessons, all summed)
+    and the class average (the mean of its students' overall averages, half-up to 2 places)."""
+    classes = list(ClassGroup.objects.filter(pk__in=list(class_group_ids)).order_by("grade_level", "name"))
+    totals = {klass.pk: {"students": 0, "attended": 0, "counted": 0, "averages": []} for klass in classes}
+    for klass_id, count in (
+        Student.objects.filter(class_group__in=classes, active=True)
+        .values_list("class_group_id")
+        .annotate(n=Count("id"))
+    ):
+        totals[klass_id]["students"] = count
+    if term is not None and classes:
+        for klass_id, attended, counted in (
+            StudentTermAttendance.objects.filter(term=term, student__class_group__in=classes, student__active=True)
+            .values_list("student__class_group_id")
+            .annotate(Sum("lessons_attended"), Sum("lessons_counted"))
+        ):
+            totals[klass_id]["attended"], totals[klass_id]["counted"] = attended or 0, counted or 0
+        for klass_id, average in StudentTermStanding.objects.filter(
+            term=term, student__class_group__in=classes, student__active=True, overall_average__isnull=False
+        ).values_list("student__class_group_id", "overall_average"):
+            totals[klass_id]["averages"].append(average)
+    return [
+        {
+            "id": klass.pk,
+            "name": klass.name,
+            "grade_level": klass.grade_level,
+            "students": totals[klass.pk]["students"],
+            "attendance_rate": percentage(totals[klass.pk]["attended"], totals[klass.pk]["counted"]),
+            "average_grade": (
+                round_half_up(sum(map(Fraction, totals[klass.pk]["averages"])) / len(totals[klass.pk]["averages"]))
+                if totals[klass.pk]["averages"]
+                else None
+            ),
+        }
+        for klass in classes
+    ]

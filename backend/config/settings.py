@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our own static files
     "core",
     "schools",
     "attendance",
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     "simulation",
     "benchmarks",
     "reportcards",
+    "dashboards",
 ]
 
 MIDDLEWARE = [
@@ -141,6 +143,11 @@ else:
     }
 
 AUTH_USER_MODEL = "core.User"
+# The pages' sign-in (dashboards); `/` sends each role to its home.
+LOGIN_URL = "sign-in"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "sign-in"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -154,11 +161,11 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Static files: with DJANGO_DEBUG (the demo) runserver serves them; in production `collectstatic` fills
+# STATIC_ROOT and the TLS proxy serves it at /static/ (README, "Production deployment").
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", PROJECT_DIR / "staticfiles"))
 # Files written by the bulk report-card jobs (a class's PDF, a school's zip), one folder per job.
 REPORT_CARDS_DIR = Path(os.environ.get("REPORT_CARDS_DIR", PROJECT_DIR / "var" / "reportcards"))
-# Pages send people who are not signed in here (the API's sign-in page until the site has its own).
-LOGIN_URL = os.environ.get("LOGIN_URL", "/api/auth/login/")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Security settings for production; `manage.py check --deploy` is clean with DJANGO_DEBUG=false.
@@ -224,6 +231,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery: with no broker configured, tasks run inline in the calling process.

@@ -245,3 +245,17 @@ def guardians_writable_by(*, user) -> QuerySet[Guardian]:
 def term_containing(*, school_id: int, day: datetime.date) -> AcademicTerm | None:
     """The school's term that the day falls in (terms of a school do not overlap)."""
     return AcademicTerm.objects.filter(school_id=school_id, start_date__lte=day, end_date__gte=day).first()
+
+
+def subjects_commentable_by(*, user, student: Student) -> QuerySet[Subject]:
+    """Subjects in which the user may write a student's teacher comment: a teacher those they teach the
+    student's class, an admin every subject of the student's school (the student must be in their scope)."""
+    role = user_role(user=user)
+    subjects = Subject.objects.filter(school_id=student.school_id)
+    if role.role is Role.TEACHER:
+        return subjects.filter(
+            assignments__teacher=role.profile, assignments__class_group_id=student.class_group_id
+        ).distinct()
+    if role.role in (Role.SCHOOL_ADMIN, Role.DISTRICT_OPERATOR):
+        return in_users_school(subjects, user=user)
+    return subjects.none()

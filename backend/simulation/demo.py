@@ -19,16 +19,21 @@ DEMO_SEED = 2026
 SUPERUSER = ("admin", "admin")  # demo only: printed, and refused outside DJANGO_DEBUG
 
 
-def demo_school_ensure(*, today: datetime.date, progress: Progress | None = None) -> tuple[School, bool]:
-    """The school the demo logins belong to, simulated (bulk mode) the first time; and whether it was."""
+def demo_school_ensure(*, now: datetime.datetime, progress: Progress | None = None) -> tuple[School, bool]:
+    """The school the demo logins belong to, simulated (bulk mode) the first time; and whether it was.
+
+    The simulation runs ``DEMO_WEEKS`` whole weeks and this week up to today in the school's time zone, so
+    the school's pages have today's roll calls on a school day.
+    """
     admin = User.objects.filter(username=DEMO_USERNAMES["admin"], school_admin__isnull=False).first()
     if admin is not None:
         return admin.school_admin.school, False
     result = schools_simulate(
         students=DEMO_STUDENTS,
-        weeks=DEMO_WEEKS,
+        weeks=DEMO_WEEKS + 1,
         seed=DEMO_SEED,
-        start=default_start(weeks=DEMO_WEEKS, today=today),
+        start=default_start(weeks=DEMO_WEEKS, today=now.date()),
+        until=now,
         bulk=True,
         progress=progress,
     )

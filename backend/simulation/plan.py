@@ -359,9 +359,19 @@ class _People:
 
 
 def school_plan_make(
-    *, seed: int, school_index: int, students: int, first_day: datetime.date, weeks: int
+    *,
+    seed: int,
+    school_index: int,
+    students: int,
+    first_day: datetime.date,
+    weeks: int,
+    until: datetime.datetime | None = None,
 ) -> SchoolPlan:
-    """Draw a school of ``students`` students whose simulated period is ``weeks`` weeks from ``first_day``."""
+    """Draw a school of ``students`` students whose simulated period is ``weeks`` weeks from ``first_day``.
+
+    ``until``: a moment the simulated period stops at, taken as a date in the school's own time zone
+    (the demo runs to today there, so its school has today's roll calls); the weeks are drawn alike.
+    """
     if first_day.weekday() != 0:
         raise ValueError(f"The simulated period starts on a Monday, not on {first_day:%A %Y-%m-%d}.")
     if students < 1 or weeks < 1:
@@ -378,6 +388,8 @@ def school_plan_make(
     domain = f"{_slug(place)}-{school_index + 1}.example.org"
     people = _People(fake, domain)
     last_day = first_day + datetime.timedelta(weeks=weeks, days=-1)
+    if until is not None:
+        last_day = max(first_day, min(last_day, until.astimezone(zoneinfo.ZoneInfo(tz_name)).date()))
 
     # The term holds the simulated weeks; a short run is the start of a term of at least twelve weeks.
     term_end = first_day + datetime.timedelta(weeks=max(weeks, 12), days=-3)
@@ -1035,7 +1047,8 @@ def _submission(plan, events, rng, message_rng, guardians_of, homework, student_
 def _praise_week(plan, events, rng, guardians_of, week_days) -> None:
     """Half the teachers send one good-news note home in a week."""
     tz = plan.tzinfo
-    school_days = [day for day in week_days if day.weekday() < 5 and day not in plan.holidays]
+    # A last week cut short (``until``) has only the days up to its end.
+    school_days = [day for day in week_days if day.weekday() < 5 and day not in plan.holidays and day <= plan.last_day]
     if not school_days:
         return
     students_of_teacher = defaultdict(set)

@@ -115,11 +115,13 @@ def schools_simulate(
     verify: bool = True,
     demo_users: bool = True,
     progress: Progress | None = None,
+    until: datetime.datetime | None = None,
 ) -> SimulationResult:
     """Create ``schools`` schools sharing ``students`` students and fill ``weeks`` weeks from ``start``.
 
     ``start`` is moved back to its Monday. ``bulk=None`` lets ``bulk_mode_chosen`` decide;
-    ``rebuild_batch_size`` is the students per transaction of bulk mode's rebuild.
+    ``rebuild_batch_size`` is the students per transaction of bulk mode's rebuild. ``until``: stop at that
+    moment's date in each school's time zone (a last week cut short).
     Then runs the rank and teacher-metric jobs if installed, verifies the summaries, and gives the first
     school its demo logins.
     """
@@ -137,7 +139,9 @@ def schools_simulate(
     for index in range(schools):
         share = students // schools + (1 if index < students % schools else 0)
         started = time.monotonic()
-        plan = school_plan_make(seed=seed, school_index=index, students=share, first_day=start, weeks=weeks)
+        plan = school_plan_make(
+            seed=seed, school_index=index, students=share, first_day=start, weeks=weeks, until=until
+        )
         result.phases["plan"] = result.phases.get("plan", 0) + time.monotonic() - started
         say(
             f"School {index + 1}/{schools}: {plan.name} ({plan.timezone}), {share} students in "

@@ -24,7 +24,7 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("demo_setup creates logins with public passwords: it runs only with DJANGO_DEBUG on.")
         write = self.stdout.write
-        school, simulated = demo_school_ensure(today=timezone.localdate(), progress=write)
+        school, simulated = demo_school_ensure(now=timezone.now(), progress=write)
         if not simulated:
             write(f"The demo school exists already: {school.name} (id {school.pk}); nothing simulated.")
         demo_superuser_ensure()
@@ -34,20 +34,30 @@ class Command(BaseCommand):
 
         base = f"http://127.0.0.1:{port}"
         write("")
-        write(self.style.SUCCESS(f"Demo school: {school.name} ({school.timezone}), term {term.name if term else '-'}"))
-        write(f"  API root          {base}/api/")
-        write(f"  Swagger UI        {base}/api/docs/")
-        write(f"  Admin             {base}/admin/")
-        write(f"  Student overview  {base}/api/analytics/student/{student.pk}/overview/   ({student.full_name})")
-        write(f"  Teacher metrics   {base}/api/analytics/teacher/my-performance/")
-        write(f"  School health     {base}/api/analytics/admin/school-health/")
-        write("")
+        write(self.style.SUCCESS(f"Open {base}/ and sign in with one of these logins:"))
         write(self.style.WARNING("Logins (for this local demo only; the passwords are public):"))
+        homes = {
+            "admin": "school health",
+            "teacher": "classes, weekly figures, behaviour and comments",
+            "guardian": "their children's reports",
+            "student": "their own report",
+        }
         for role, username in DEMO_USERNAMES.items():
-            write(f"  {role:<9} {username} / {DEMO_PASSWORD}")
-        write(f"  superuser {SUPERUSER[0]} / {SUPERUSER[1]}  (every school, the admin site)")
+            write(f"  {role:<9} {username} / {DEMO_PASSWORD}   {homes.get(role, '')}")
+        write(f"  superuser {SUPERUSER[0]} / {SUPERUSER[1]}   every school side by side, the admin site")
         write("")
-        write(f"Sign in at {base}/api/auth/login/ (the admin site: superuser) and open the URLs above, or:")
+        write(f"Demo school: {school.name} ({school.timezone}), term {term.name if term else '-'}")
+        write(f"  Pages             {base}/")
+        write(f"  Student report    {base}/students/{student.pk}/report/   ({student.full_name})")
+        write(f"  School health     {base}/schools/{school.pk}/health/")
+        write(f"  API root          {base}/api/")
+        write(f"  Swagger UI        {base}/api/docs/   (ReDoc {base}/api/redoc/)")
+        write(f"  Admin             {base}/admin/")
+        write(f"  Student overview  {base}/api/analytics/student/{student.pk}/overview/")
+        write(f"  Teacher metrics   {base}/api/analytics/teacher/my-performance/")
+        write(f"  School health API {base}/api/analytics/admin/school-health/")
+        write("")
+        write("With a token instead of a browser session:")
         login = f"username={DEMO_USERNAMES['teacher']} -d password={DEMO_PASSWORD}"
         write(f"  curl -s -X POST -d {login} {base}/api/auth/token/")
         write(f'  curl -s -H "Authorization: Token <token>" {base}/api/analytics/teacher/my-performance/')

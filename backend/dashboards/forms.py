@@ -1,0 +1,79 @@
+"""Forms of the pages: query selectors (term, subject) and the teacher inputs, validated like the API's."""
+
+from django import forms
+
+from analytics import services
+from schools.models import AcademicTerm, Student, Subject
+
+
+class TermChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.name
+
+
+class ReportQueryForm(forms.Form):
+    """Which term and subject a report shows; only the student's school's terms and subjects are choices."""
+
+    term = TermChoiceField(queryset=AcademicTerm.objects.none(), required=False, empty_label=None)
+    subject = forms.ModelChoiceField(queryset=Subject.objects.none(), required=False, empty_label="All subjects")
+
+    def __init__(self, *args, school, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["term"].queryset = AcademicTerm.objects.filter(school=school).order_by("-start_date")
+        self.fields["subject"].queryset = Subject.objects.filter(school=school).order_by("name")
+
+
+class TermQueryForm(forms.Form):
+    term = TermChoiceField(queryset=AcademicTerm.objects.none(), required=False, empty_label=None)
+
+    def __init__(self, *args, school, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["term"].queryset = AcademicTerm.objects.filter(school=school).order_by("-start_date")
+
+
+class BehaviourScoreForm(forms.Form):
+    """A day's behaviour score, written by ``analytics.services.behavior_score_set`` like the API's."""
+
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    score = forms.IntegerField(required=False, help_text="Empty clears the day's score.")
+
+    def __init__(self, *args, student: Student, **kwargs):
+        super().__init__(*args, prefix="behaviour", **kwargs)
+        self.student = student
+        school = student.school
+        self.fields["score"].widget.attrs.update(min=school.behavior_score_min, max=school.behavior_score_max)
+        self.fields["score"].label = f"Score ({school.behavior_score_min} to {school.behavior_score_max})"
+
+    def clean_score(self):
+        score = self.cleaned_data["score"]
+        problem = services.behavior_score_problem(school=self.student.school, score=score)
+        if problem:
+            raise forms.ValidationError(problem)
+        return score
+
+    def save(self):
+        return services.behavior_score_set(
+            student=self.student, day=self.cleaned_data["date"], score=self.cleaned_data["score"]
+        )
+
+
+class TeacherCommentForm(forms.Form):
+    """The teacher's comment on the student's term in a subject, written by ``teacher_comment_set``."""
+
+    subject = forms.ModelChoiceField(queryset=Subject.objects.none())
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000, help_text="Empty clears it."
+    )
+
+    def __init__(self, *args, student: Student, term: AcademicTerm, subjects, **kwargs):
+        super().__init__(*args, prefix="comment", **kwargs)
+        self.student, self.term = student, term
+        self.fields["subject"].queryset = subjects
+
+    def save(self):
+        return services.teacher_comment_set(
+            student=self.student,
+            term=self.term,
+            subject=self.cleaned_data["subject"],
+            comment=self.cleaned_data["comment"],
+        )

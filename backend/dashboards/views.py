@@ -1,0 +1,315 @@
+"""The pages people look at: thin views over the API's selectors and scope functions.
+
+Every figure comes from ``analytics.selectors`` (the same functions the API serialises), every object is
+looked up through ``schools.selectors``' scope functions (404 outside the caller's scope, as in the API),
+and the teacher inputs go through ``analytics.services``, as the API's do. The views only pick the objects,
+call the selectors and hand plain data to a template; ``dashboards.charts`` reshapes figures for drawing.
+"""
+
+import functools
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+
+from analytics import selectors
+from dashboards import charts
+from dashboards.forms import BehaviourScoreForm, ReportQueryForm, TeacherCommentForm, TermQueryForm
+from schools.models import School
+from schools.selectors import (
+    Role,
+    class_groups_visible_to,
+    in_users_school,
+    students_visible_to,
+    subjects_commentable_by,
+    user_role,
+)
+
+STAFF = (Role.TEACHER, Role.SCHOOL_ADMIN, Role.DISTRICT_OPERATOR)
+ADMINS = (Role.SCHOOL_ADMIN, Role.DISTRICT_OPERATOR)
+ANY_ROLE = tuple(role for role in Role if role is not Role.NONE)
+
+
+def sign_in_refusal(request) -> str | None:
+    """Why a sign-in attempt is refused before the password is checked (too many attempts), or None.
+
+    The single place where the sign-in throttle of ``core`` plugs in (per account and per address, in the
+    shared cache), so the page and the API's sign-in are limited alike.
+    """
+    return None
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "dashboards/sign_in.html"
+    redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        refusal = sign_in_refusal(request)
+        if refusal:
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(None, refusal)
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+
+class SignOutView(auth_views.LogoutView):
+    """Sign out (POST only, with the CSRF token), then back to the sign-in page."""
+
+    next_page = "sign-in"
+
+
+def roles(*allowed: Role):
+    """Login required (the sign-in page, then back); a signed-in user of another role gets 403, as in the API."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            acting = user_role(user=request.user)
+            if acting.role not in allowed:
+                raise PermissionDenied
+            request.acting = acting
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def bad_request(request, template: str, context: dict):
+    return render(request, template, context, status=400)
+
+
+@login_required
+def home(request):
+    """Each role's home page."""
+    acting = user_role(user=request.user)
+    match acting.role:
+        case Role.GUARDIAN:
+            return redirect("children")
+        case Role.STUDENT:
+            return redirect("student-report", student_id=acting.profile.pk)
+        case Role.TEACHER:
+            return redirect("teacher-home")
+        case Role.SCHOOL_ADMIN:
+            return redirect("school-health-page", school_id=acting.school_id)
+        case Role.DISTRICT_OPERATOR:
+            return redirect("schools")
+    return render(request, "dashboards/no_role.html")
+
+
+@roles(Role.GUARDIAN)
+def children(request):
+    """A card per child with the headline figures of the child's current term."""
+    cards = []
+    for student in (
+        students_visible_to(user=request.user).select_related("school", "class_group").order_by("first_name", "pk")
+    ):
+        term = selectors.current_term(school=student.school)
+        overview = selectors.student_overview(student=student, term=term)
+        cards.append(
+            {
+                "overview": overview,
+                "attendance": selectors.student_term_attendance(student=student, term=term),
+            }
+        )
+    return render(request, "dashboards/children.html", {"cards": cards})
+
+
+def _report_context(request, student, query: ReportQueryForm, forms: dict | None = None) -> dict:
+    term = query.cleaned_data.get("term") or selectors.current_term(school=student.school)
+    subject = query.cleaned_data.get("subject")
+    overview = selectors.student_overview(student=student, term=term, subject_id=subject.pk if subject else None)
+    school = student.school
+    context = {
+        "student": student,
+        "query": query,
+        "overview": overview,
+        "attendance": selectors.student_term_attendance(student=student, term=term),
+        "class_link": request.acting.role in STAFF,
+        "charts": {
+            "grades": charts.grades_over_time(overview),
+            "attendance": charts.attendance_weekly(overview),
+            "homework": charts.homework_split(overview["homework"]),
+            "behaviour": charts.behaviour(overview, low=school.behavior_score_min, high=school.behavior_score_max),
+        },
+    }
+    if request.acting.role in STAFF and term is not None:
+        subjects = subjects_commentable_by(user=request.user, student=student)
+        forms = forms or {}
+        context["behaviour_form"] = forms.get("behaviour") or BehaviourScoreForm(student=student)
+        context["comment_form"] = forms.get("comment") or TeacherCommentForm(
+            student=student, term=term, subjects=subjects
+        )
+    return context
+
+
+@roles(*ANY_ROLE)
+def student_report(request, student_id: int):
+    """A student's term report; for their teachers and admins also the behaviour and comment entry."""
+    student = get_object_or_404(
+        students_visible_to(user=request.user).select_related("school", "class_group"), pk=student_id
+    )
+    query = ReportQueryForm(request.GET, school=student.school)
+    if not query.is_valid():
+        return bad_request(request, "dashboards/bad_query.html", {"form": query})
+    if request.method == "POST":
+        if request.acting.role not in STAFF:
+            raise PermissionDenied
+        return _teacher_input(request, student, query)
+    return render(request, "dashboards/report.html", _report_context(request, student, query))
+
+
+def _teacher_input(request, student, query):
+    term = query.cleaned_data.get("term") or selectors.current_term(school=student.school)
+    if term is None:
+        raise PermissionDenied
+    which = request.POST.get("form")
+    if which == "behaviour":
+        form = BehaviourScoreForm(request.POST, student=student)
+    elif which == "comment":
+        form = TeacherCommentForm(
+            request.POST,
+            student=student,
+            term=term,
+            subjects=subjects_commentable_by(user=request.user, student=student),
+        )
+    else:
+        return bad_request(request, "dashboards/bad_query.html", {"form": None})
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                form.save()
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Behaviour score saved." if which == "behaviour" else "Comment saved.")
+            return HttpResponseRedirect(f"{request.get_full_path()}#{which}")
+    context = _report_context(request, student, query, forms={which: form})
+    return render(request, "dashboards/report.html", context, status=400)
+
+
+@roles(Role.TEACHER)
+def teacher_home(request):
+    """The teacher's classes with their figures, and the teacher's weeks beside the school's median."""
+    teacher = request.acting.profile
+    term = selectors.current_term(school=teacher.school)
+    classes = selectors.classes_compared(
+        term=term, class_group_ids=class_groups_visible_to(user=request.user).values_list("pk", flat=True)
+    )
+    performance = selectors.teacher_performance(teacher=teacher, weeks=selectors.teacher_weeks(teacher=teacher))
+    return render(
+        request,
+        "dashboards/teacher.html",
+        {
+            "teacher": teacher,
+            "term": term,
+            "classes": classes,
+            "performance": performance,
+            "metric_charts": charts.teacher_metrics(performance),
+        },
+    )
+
+
+# Column key -> (heading, the figure sorted on). Empty figures go last in either direction.
+CLASS_COLUMNS = {
+    "name": ("Student", lambda row: (row["name"].split()[-1].lower(), row["name"].lower())),
+    "average": ("Average", lambda row: row["average_grade"]),
+    "position": ("Position", lambda row: row["rank"]),
+    "attendance": ("Attendance", lambda row: row["attendance_percentage"]),
+    "homework": ("Homework on time", lambda row: row["homework"]["completion_rate"]),
+}
+
+
+def _sorted(rows: list[dict], sort: str) -> list[dict]:
+    figure = CLASS_COLUMNS[sort.lstrip("-")][1]
+    known = [row for row in rows if figure(row) is not None]
+    return sorted(known, key=figure, reverse=sort.startswith("-")) + [row for row in rows if figure(row) is None]
+
+
+@roles(*STAFF)
+def class_page(request, class_group_id: int):
+    """Every student of a class with their term figures, sortable, each linking to the student's report."""
+    class_group = get_object_or_404(
+        class_groups_visible_to(user=request.user).select_related("school"), pk=class_group_id
+    )
+    query = TermQueryForm(request.GET, school=class_group.school)
+    if not query.is_valid():
+        return bad_request(request, "dashboards/bad_query.html", {"form": query})
+    term = query.cleaned_data.get("term") or selectors.current_term(school=class_group.school)
+    data = selectors.class_students(class_group_id=class_group.pk, term=term)
+    sort = request.GET.get("sort", "name")
+    if sort.lstrip("-") not in CLASS_COLUMNS:
+        sort = "name"
+    return render(
+        request,
+        "dashboards/class.html",
+        {
+            "class_group": class_group,
+            "term": term,
+            "query": query,
+            "as_of": data["as_of"],
+            "students": _sorted(data["students"], sort),
+            "sort": sort,
+            "columns": [(key, heading) for key, (heading, _) in CLASS_COLUMNS.items()],
+            "term_param": f"&term={term.pk}" if term and query.cleaned_data.get("term") else "",
+        },
+    )
+
+
+def _schools_in_scope(user):
+    return in_users_school(School.objects.order_by("name", "pk"), user=user, school_field="pk")
+
+
+def _health(school, term):
+    date_from, date_to = selectors.health_period(schools=[school], term=term)
+    return selectors.school_health(schools=[school], term=term, date_from=date_from, date_to=date_to)
+
+
+@roles(*ADMINS)
+def school_health(request, school_id: int):
+    """School health: money, attendance today and by week, homework, students below 90%, classes compared."""
+    school = get_object_or_404(_schools_in_scope(request.user), pk=school_id)
+    query = TermQueryForm(request.GET, school=school)
+    if not query.is_valid():
+        return bad_request(request, "dashboards/bad_query.html", {"form": query})
+    term = query.cleaned_data.get("term") or selectors.current_term(school=school)
+    health = _health(school, term)
+    classes = selectors.classes_compared(term=term, class_group_ids=school.class_groups.values_list("pk", flat=True))
+    return render(
+        request,
+        "dashboards/school_health.html",
+        {
+            "school": school,
+            "term": term,
+            "query": query,
+            "health": health,
+            "below": selectors.students_below_attendance(term=term) if term else [],
+            "today_note": f"{health['today']['students_present']} of {health['today']['students_marked']} students in",
+            "below_note": f"of {health['low_attendance']['of']} students" if health["low_attendance"] else None,
+            "classes": classes,
+            "charts": {
+                "money": charts.health_money(health),
+                "rates": charts.health_rates(health),
+                "classes": charts.classes_compared(classes),
+            },
+        },
+    )
+
+
+@roles(Role.DISTRICT_OPERATOR)
+def schools(request):
+    """Every school side by side (each in its current term), each linking to its school health."""
+    rows = [
+        {
+            "school": {"id": school.pk, "name": school.name},
+            "health": _health(school, selectors.current_term(school=school)),
+        }
+        for school in _schools_in_scope(request.user)
+    ]
+    return render(request, "dashboards/schools.html", {"rows": rows, "chart": charts.schools_compared(rows)})
