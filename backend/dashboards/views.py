@@ -17,6 +17,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 
 from analytics import selectors
+from core.forms import SignInForm
 from dashboards import charts
 from dashboards.forms import BehaviourScoreForm, ReportQueryForm, TeacherCommentForm, TermQueryForm
 from schools.models import School
@@ -34,27 +35,17 @@ ADMINS = (Role.SCHOOL_ADMIN, Role.DISTRICT_OPERATOR)
 ANY_ROLE = tuple(role for role in Role if role is not Role.NONE)
 
 
-def sign_in_refusal(request) -> str | None:
-    """Why a sign-in attempt is refused before the password is checked (too many attempts), or None.
-
-    The single place where the sign-in throttle of ``core`` plugs in (per account and per address, in the
-    shared cache), so the page and the API's sign-in are limited alike.
-    """
-    return None
-
-
 class SignInView(auth_views.LoginView):
+    """The pages' sign-in, within the sign-in limits of ``core`` (per account and per address, in the shared cache):
+    the same form as the API's login and the admin's, so all three share one budget."""
+
     template_name = "dashboards/sign_in.html"
+    authentication_form = SignInForm
     redirect_authenticated_user = True
 
-    def post(self, request, *args, **kwargs):
-        refusal = sign_in_refusal(request)
-        if refusal:
-            form = self.get_form()
-            form.errors.clear()
-            form.add_error(None, refusal)
-            return self.render_to_response(self.get_context_data(form=form), status=429)
-        return super().post(request, *args, **kwargs)
+    def form_invalid(self, form):
+        locked = any(error.code == "locked" for error in form.errors.as_data().get("__all__", []))
+        return self.render_to_response(self.get_context_data(form=form), status=429 if locked else 200)
 
 
 class SignOutView(auth_views.LogoutView):

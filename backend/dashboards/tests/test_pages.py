@@ -326,18 +326,20 @@ def test_superuser_sees_every_school_side_by_side(hillcrest):
     assert page(operator, f"/schools/{quiet.pk}/health/").status_code == 200
 
 
-def test_a_refusal_of_the_sign_in_throttle_is_shown_and_nobody_is_signed_in(hillcrest, monkeypatch):
-    """The hook the sign-in throttle plugs into: asked before the password is checked."""
-    from dashboards import views
-
+def test_the_sign_in_page_is_limited_like_the_api_and_the_right_password_waits(hillcrest, settings):
+    """Five wrong passwords lock the account (SIGNIN_ACCOUNT_FAILURE_LIMIT): the sixth attempt, with the right
+    password, is refused with the wait named and nobody is signed in."""
+    settings.SIGNIN_ACCOUNT_FAILURE_LIMIT = 5
     user = hillcrest.moss.user
     user.set_password("a-long-passphrase")
     user.save()
-    monkeypatch.setattr(views, "sign_in_refusal", lambda request: "Too many attempts; try again in 5 minutes.")
     client = Client()
 
+    for _ in range(5):
+        wrong = client.post("/sign-in/", {"username": user.username, "password": "not-the-password"})
+        assert wrong.status_code == 200
     response = client.post("/sign-in/", {"username": user.username, "password": "a-long-passphrase"})
 
     assert response.status_code == 429
-    assert "Too many attempts; try again in 5 minutes." in response.content.decode()
+    assert "Too many failed sign-ins. Try again in 15 minutes." in response.content.decode()
     assert client.get("/teacher/").status_code == 302
