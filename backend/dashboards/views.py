@@ -7,6 +7,7 @@ call the selectors and hand plain data to a template; ``dashboards.charts`` resh
 """
 
 import functools
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -15,12 +16,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from analytics import selectors
+from analytics.exports import OVERVIEW_TABLES
+from core.exports import csv_response
 from core.forms import SignInForm
-from dashboards import charts
+from dashboards import charts, exports
 from dashboards.forms import BehaviourScoreForm, ReportQueryForm, TeacherCommentForm, TermQueryForm
-from schools.models import School
+from reportcards import selectors as card_selectors
+from reportcards import services as card_services
+from reportcards.models import ReportCardJob
+from schools.models import AcademicTerm, School
 from schools.selectors import (
     Role,
     class_groups_visible_to,
@@ -76,6 +84,34 @@ def bad_request(request, template: str, context: dict):
     return render(request, template, context, status=400)
 
 
+def wants_csv(request) -> bool:
+    """``?format=csv``: the page's table as a streamed CSV download instead of the page."""
+    return request.GET.get("format") == "csv"
+
+
+def api_csv(name: str, *, kwargs: dict | None = None, **params) -> str:
+    """The API endpoint's CSV of a table the page shows, asked for with the page's own query."""
+    query = {"format": "csv", **{key: value for key, value in params.items() if value is not None}}
+    return f"{reverse(name, kwargs=kwargs)}?{urlencode(query)}"
+
+
+def latest_job(request, *, school: School, class_group=None) -> dict | None:
+    """The newest report-card job of the school (or of the class) the user may see, with its download link."""
+    job = (
+        card_selectors.jobs_visible_to(user=request.user)
+        .filter(school=school, class_group=class_group)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if job is None:
+        return None
+    succeeded = job.status == ReportCardJob.Status.SUCCEEDED and job.file_name
+    return {
+        "job": job,
+        "download_url": reverse("report-card-job-download", kwargs={"job_id": job.pk}) if succeeded else None,
+    }
+
+
 @login_required
 def home(request):
     """Each role's home page."""
@@ -123,6 +159,16 @@ def _report_context(request, student, query: ReportQueryForm, forms: dict | None
         "overview": overview,
         "attendance": selectors.student_term_attendance(student=student, term=term),
         "class_link": request.acting.role in STAFF,
+        "csv": {
+            table: api_csv(
+                "student-overview",
+                kwargs={"student_id": student.pk},
+                table=table,
+                term=term.pk if term else None,
+                subject=subject.pk if subject else None,
+            )
+            for table in OVERVIEW_TABLES
+        },
         "charts": {
             "grades": charts.grades_over_time(overview),
             "attendance": charts.attendance_weekly(overview),
@@ -193,6 +239,8 @@ def teacher_home(request):
     classes = selectors.classes_compared(
         term=term, class_group_ids=class_groups_visible_to(user=request.user).values_list("pk", flat=True)
     )
+    if wants_csv(request):
+        return csv_response(table=exports.CLASSES_COMPARED, items=classes, filename=f"teacher-{teacher.pk}-classes.csv")
     performance = selectors.teacher_performance(teacher=teacher, weeks=selectors.teacher_weeks(teacher=teacher))
     return render(
         request,
@@ -203,6 +251,8 @@ def teacher_home(request):
             "classes": classes,
             "performance": performance,
             "metric_charts": charts.teacher_metrics(performance),
+            # The page shows the API's default 8 weeks up to this one: the same weeks as the API's CSV.
+            "weeks_csv": api_csv("teacher-performance"),
         },
     )
 
@@ -237,6 +287,12 @@ def class_page(request, class_group_id: int):
     sort = request.GET.get("sort", "name")
     if sort.lstrip("-") not in CLASS_COLUMNS:
         sort = "name"
+    if wants_csv(request):
+        return csv_response(
+            table=exports.CLASS_STUDENTS,
+            items=_sorted(data["students"], sort),
+            filename=f"class-{class_group.pk}-{term.pk if term else 'no-term'}-students.csv",
+        )
     return render(
         request,
         "dashboards/class.html",
@@ -249,6 +305,7 @@ def class_page(request, class_group_id: int):
             "sort": sort,
             "columns": [(key, heading) for key, (heading, _) in CLASS_COLUMNS.items()],
             "term_param": f"&term={term.pk}" if term and query.cleaned_data.get("term") else "",
+            "report_cards": latest_job(request, school=class_group.school, class_group=class_group),
         },
     )
 
@@ -270,6 +327,21 @@ def school_health(request, school_id: int):
     if not query.is_valid():
         return bad_request(request, "dashboards/bad_query.html", {"form": query})
     term = query.cleaned_data.get("term") or selectors.current_term(school=school)
+    if wants_csv(request):
+        table = exports.SCHOOL_HEALTH_TABLES.get(request.GET.get("table", ""))
+        if table is None:
+            return bad_request(
+                request,
+                "dashboards/bad_query.html",
+                {"form": None, "field": "table", "message": "Choose one of: below, classes."},
+            )
+        rows = (
+            (selectors.students_below_attendance(term=term) if term else [])
+            if table is exports.BELOW_ATTENDANCE
+            else selectors.classes_compared(term=term, class_group_ids=school.class_groups.values_list("pk", flat=True))
+        )
+        name = f"school-{school.pk}-{term.pk if term else 'no-term'}-{table.name}.csv"
+        return csv_response(table=table, items=rows, filename=name)
     health = _health(school, term)
     classes = selectors.classes_compared(term=term, class_group_ids=school.class_groups.values_list("pk", flat=True))
     return render(
@@ -284,6 +356,9 @@ def school_health(request, school_id: int):
             "today_note": f"{health['today']['students_present']} of {health['today']['students_marked']} students in",
             "below_note": f"of {health['low_attendance']['of']} students" if health["low_attendance"] else None,
             "classes": classes,
+            "report_cards": latest_job(request, school=school),
+            "term_param": f"&term={term.pk}" if term and query.cleaned_data.get("term") else "",
+            "weekly_csv": api_csv("school-health", school=school.pk, term=term.pk if term else None, table="weekly"),
             "charts": {
                 "money": charts.health_money(health),
                 "rates": charts.health_rates(health),
@@ -303,4 +378,55 @@ def schools(request):
         }
         for school in _schools_in_scope(request.user)
     ]
-    return render(request, "dashboards/schools.html", {"rows": rows, "chart": charts.schools_compared(rows)})
+    return render(
+        request,
+        "dashboards/schools.html",
+        {"rows": rows, "chart": charts.schools_compared(rows), "csv": api_csv("school-health", table="schools")},
+    )
+
+
+# --- report cards -------------------------------------------------------------------------------
+
+
+def _job_term(request, school: School) -> AcademicTerm | None:
+    """The term posted with a report-card form: a term of the school, else None (the form then answers 400)."""
+    term_id = request.POST.get("term", "")
+    return AcademicTerm.objects.filter(school=school, pk=term_id).first() if term_id.isdigit() else None
+
+
+@require_POST
+@roles(*ADMINS)
+def school_report_cards(request, school_id: int):
+    """Start the school's report cards (a zip of class PDFs, the API's job), then back to school health."""
+    school = get_object_or_404(card_selectors.schools_printable_by(user=request.user), pk=school_id)
+    term = _job_term(request, school)
+    if term is None:
+        return bad_request(
+            request,
+            "dashboards/bad_query.html",
+            {"form": None, "field": "term", "message": "Choose a term of this school."},
+        )
+    card_services.report_card_job_start(user=request.user, school=school, term=term, class_group=None)
+    messages.success(request, f"Report cards of {school.name}, {term.name}: started.")
+    return redirect(f"{reverse('school-health-page', kwargs={'school_id': school.pk})}?term={term.pk}#report-cards")
+
+
+@require_POST
+@roles(*STAFF)
+def class_report_cards(request, class_group_id: int):
+    """Start a class's report cards (one PDF, the API's job), then back to the class page."""
+    class_group = get_object_or_404(
+        card_selectors.class_groups_printable_by(user=request.user).select_related("school"), pk=class_group_id
+    )
+    term = _job_term(request, class_group.school)
+    if term is None:
+        return bad_request(
+            request,
+            "dashboards/bad_query.html",
+            {"form": None, "field": "term", "message": "Choose a term of this school."},
+        )
+    card_services.report_card_job_start(
+        user=request.user, school=class_group.school, term=term, class_group=class_group
+    )
+    messages.success(request, f"Report cards of {class_group.name}, {term.name}: started.")
+    return redirect(f"{reverse('class-page', kwargs={'class_group_id': class_group.pk})}?term={term.pk}#report-cards")
