@@ -92,9 +92,13 @@ def demo(monkeypatch, settings):
 
     monkeypatch.setattr(demo_module, "DEMO_STUDENTS", 60)
     monkeypatch.setattr(demo_module, "DEMO_WEEKS", 3)
+    # Demo logins (a public password) are made only with DJANGO_DEBUG on, as `make demo` runs; the pages
+    # are then served as in production (DEBUG off).
+    settings.DEBUG = True
     school, _ = demo_module.demo_school_ensure(now=timezone.now())
     demo_module.demo_superuser_ensure()
     users = demo_users_ensure(school=school)
+    settings.DEBUG = False
     return school, users, DEMO_PASSWORD
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.shortcuts import resolve_url
 
 from reportcards.tests.conftest import pdf_pages
 from tests.factories import GuardianFactory, StudentFactory, TeacherFactory, UserFactory
@@ -81,7 +82,11 @@ def test_the_page_sends_someone_signed_out_to_sign_in(hillcrest, api_client):
     response = api_client.get(card_url(hillcrest.ben, hillcrest.term, pdf=False))
 
     assert response.status_code == 302
-    assert response["Location"].startswith(settings.LOGIN_URL)
+    # LOGIN_URL is the pages' sign-in by its URL name: the page sends the visitor there, coming back after.
+    assert (
+        response["Location"]
+        == f"{resolve_url(settings.LOGIN_URL)}?next={card_url(hillcrest.ben, hillcrest.term, pdf=False)}"
+    )
 
 
 def test_the_pdf_refuses_someone_signed_out(hillcrest, api_client):
