@@ -23,10 +23,6 @@ ALLOWED = {
         "moves a status among OPEN, PARTIAL and PAID, which no figure reads (only VOID is, and it neither "
         "sets nor clears VOID); the payment whose save calls it refreshes the school days itself"
     ),
-    ("homework/models.py", "Homework.save", "update"): (
-        "copies a new max_score onto the homework's grades inside Homework.save, whose own post_save "
-        "recomputes every key of those grades (max_score is a tracked field of Homework)"
-    ),
     ("simulation/writers.py", "_bulk", "bulk_create"): (
         "the simulator's bulk mode; BulkWriter.finish calls analytics_rebuild for the school it wrote"
     ),
