@@ -10,9 +10,11 @@ import datetime
 import logging
 import os
 import re
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
@@ -236,6 +238,14 @@ def jobs_dir() -> Path:
     return Path(settings.REPORT_CARDS_DIR)
 
 
+def job_dir(job_id: int) -> Path:
+    """The folder of a job's files."""
+    return jobs_dir() / f"job-{job_id}"
+
+
+JOB_DIR_NAME = re.compile(r"^job-([0-9]+)$")
+
+
 def report_card_job_start(*, user, school: School, term: AcademicTerm, class_group: ClassGroup | None) -> ReportCardJob:
     """Record a job for a class's or a school's cards and queue it once the transaction commits."""
     from reportcards.tasks import generate_report_cards
@@ -265,7 +275,7 @@ def report_card_job_run(*, job_id: int) -> ReportCardJob:
     def progress(done: int, total: int) -> None:
         ReportCardJob.objects.filter(pk=job.pk).update(done=done, total=total)
 
-    out_dir = jobs_dir() / f"job-{job.pk}"
+    out_dir = job_dir(job.pk)
     try:
         files = report_cards_write(
             school=job.school,
@@ -282,6 +292,7 @@ def report_card_job_run(*, job_id: int) -> ReportCardJob:
         )
     except Exception as failure:
         logger.exception("report card job %s failed", job.pk)
+        shutil.rmtree(out_dir, ignore_errors=True)  # a failed job leaves no file behind, not even a class's PDF
         ReportCardJob.objects.filter(pk=job.pk).update(
             status=ReportCardJob.Status.FAILED, error=f"{type(failure).__name__}: {failure}", finished_at=timezone.now()
         )
@@ -297,3 +308,59 @@ def job_file(job: ReportCardJob) -> Path | None:
     if jobs_dir().resolve() not in path.parents or not path.is_file():
         return None
     return path
+
+
+# --- clean-up -------------------------------------------------------------------------------------
+
+
+@dataclass
+class JobsExpired:
+    """What ``report_card_jobs_expire`` removed (or, on a dry run, would remove)."""
+
+    jobs: list[int] = field(default_factory=list)  # ids of finished jobs older than the retention
+    folders: list[Path] = field(default_factory=list)  # their folders, and folders of jobs deleted since
+    bytes: int = 0  # the size of the files in those folders
+
+
+def _folder_size(path: Path) -> int:
+    return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
+
+
+def report_card_jobs_expire(*, now: datetime.datetime | None = None, dry_run: bool = False) -> JobsExpired:
+    """Remove the jobs that finished (succeeded or failed) more than ``REPORT_CARD_JOB_RETENTION_DAYS`` ago with
+    their files, and the folders of jobs that no longer exist (removed with their school or term) last written
+    before then. A queued or running job is never removed, however old; nor are other files of the folder."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.REPORT_CARD_JOB_RETENTION_DAYS)
+    finished = (ReportCardJob.Status.SUCCEEDED, ReportCardJob.Status.FAILED)
+    expired = JobsExpired(
+        jobs=list(
+            ReportCardJob.objects.filter(status__in=finished, finished_at__lt=cutoff)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    )
+    folders = [job_dir(pk) for pk in expired.jobs if job_dir(pk).is_dir()]
+    if jobs_dir().is_dir():
+        orphans = sorted(
+            (folder for folder in jobs_dir().iterdir() if folder.is_dir() and JOB_DIR_NAME.match(folder.name)),
+            key=lambda folder: int(JOB_DIR_NAME.match(folder.name)[1]),
+        )
+        existing = set(
+            ReportCardJob.objects.filter(
+                pk__in=[int(JOB_DIR_NAME.match(folder.name)[1]) for folder in orphans]
+            ).values_list("pk", flat=True)
+        )
+        folders += [
+            folder
+            for folder in orphans
+            if int(JOB_DIR_NAME.match(folder.name)[1]) not in existing
+            and datetime.datetime.fromtimestamp(folder.stat().st_mtime, tz=datetime.UTC) < cutoff
+        ]
+    expired.folders = folders
+    expired.bytes = sum(_folder_size(folder) for folder in folders)
+    if not dry_run:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        # Only those still finished: a job is never removed while it runs.
+        ReportCardJob.objects.filter(pk__in=expired.jobs, status__in=finished).delete()
+    return expired
