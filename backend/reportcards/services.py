@@ -5,11 +5,14 @@ Rendering is streamed: a class is laid out student by student and written to dis
 read, so memory is bounded by the largest class, not the number of students in a job.
 """
 
+import collections
 import contextlib
 import datetime
 import logging
+import multiprocessing
 import os
 import re
+import resource
 import shutil
 import tempfile
 import zipfile
@@ -85,11 +88,15 @@ class _Renderer:
 _renderer: _Renderer | None = None
 
 
-def _render(html: str):
+def _renderer_get() -> _Renderer:
     global _renderer
     if _renderer is None:
         _renderer = _Renderer()
-    return _renderer.render(html)
+    return _renderer
+
+
+def _render(html: str):
+    return _renderer_get().render(html)
 
 
 def card_title(card: dict) -> str:
@@ -106,6 +113,39 @@ def file_stem(*parts: str) -> str:
     return "-".join(slugify(part) or "x" for part in parts)
 
 
+def class_cards_html(
+    *, students: list[Student], term: AcademicTerm, title: str, printed_on: datetime.date | None = None
+) -> list[str]:
+    """The PDF's HTML of each student's card, in the order given (the figures are read here)."""
+    if not students:
+        return []
+    teachers = selectors.subject_teachers(class_group_id=students[0].class_group_id)
+    htmls = []
+    for student in students:
+        same_class = student.class_group_id == students[0].class_group_id
+        card = selectors.report_card_data(
+            student=student, term=term, printed_on=printed_on, teachers=teachers if same_class else None
+        )
+        htmls.append(cards_html(cards=[card], title=title, for_pdf=True))
+    return htmls
+
+
+def pdf_write(*, htmls: list[str], target, tick: Callable[[], None] | None = None) -> int:
+    """Lay out each card's HTML and write their pages as one PDF to ``target`` (a path or a binary file); each card
+    starts on a new page. Returns how many cards were written; ``tick`` is called after each card."""
+    pages = []
+    first = None
+    for html in htmls:
+        document = _render(html)
+        first = first or document
+        pages.extend(document.pages)
+        if tick:
+            tick()
+    if first is not None:
+        first.copy(pages).write_pdf(target)
+    return len(htmls)
+
+
 def class_pdf_write(
     *,
     students: list[Student],
@@ -115,25 +155,107 @@ def class_pdf_write(
     printed_on: datetime.date | None = None,
     tick: Callable[[], None] | None = None,
 ) -> int:
-    """Write the cards of ``students`` (in the order given) as one PDF to ``target`` (a path or a binary file);
-    each card starts on a new page. Returns how many cards were written; ``tick`` is called after each card."""
-    if not students:
-        return 0
-    teachers = selectors.subject_teachers(class_group_id=students[0].class_group_id)
-    pages = []
-    first = None
-    for student in students:
-        same_class = student.class_group_id == students[0].class_group_id
-        card = selectors.report_card_data(
-            student=student, term=term, printed_on=printed_on, teachers=teachers if same_class else None
+    """Write the cards of ``students`` (in the order given) as one PDF to ``target``, in this process."""
+    htmls = class_cards_html(students=students, term=term, title=title, printed_on=printed_on)
+    return pdf_write(htmls=htmls, target=target, tick=tick)
+
+
+# --- rendering in worker processes ----------------------------------------------------------------
+#
+# Laying cards out is nearly all of a job's time and uses one core. A job of at least PARALLEL_MIN_CARDS cards
+# is laid out by REPORT_CARDS_PROCESSES worker processes (forked: they share the parsed stylesheets and fonts)
+# while this process reads the figures and writes the files: a school's classes go to the workers as they
+# are read, a few at a time; a class job's class is split in consecutive parts (at least PART_MIN_CARDS cards
+# each) merged into one PDF afterwards. The workers read nothing from the database: they get the HTML.
+
+PARALLEL_MIN_CARDS = 8
+PART_MIN_CARDS = 6
+
+_worker_done = None  # in a worker: the count of cards laid out, shared with the job's process
+
+
+def _worker_start(done) -> None:
+    global _worker_done
+    _worker_done = done
+
+
+def _worker_tick() -> None:
+    with _worker_done.get_lock():
+        _worker_done.value += 1
+
+
+def _part_write(htmls: list[str], target: str) -> tuple[int, float, float]:
+    """In a worker: lay out the cards and write their PDF to ``target``. Returns the worker's id, CPU seconds
+    and peak memory (MiB) so far."""
+    pdf_write(htmls=htmls, target=target, tick=_worker_tick)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return os.getpid(), usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+@dataclass
+class WorkersUsage:
+    """What the worker processes of a ``report_cards_write`` used: CPU seconds and peak memory (MiB) of each."""
+
+    cpu_seconds: dict[int, float] = field(default_factory=dict)
+    peak_mib: dict[int, float] = field(default_factory=dict)
+
+
+class _Workers:
+    """The job's worker processes; ``tick`` is called once per card laid out, in this process."""
+
+    def __init__(self, *, processes: int, tick: Callable[[], None], usage: WorkersUsage):
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("fork")
+        self.processes, self.tick, self.reported, self.usage = processes, tick, 0, usage
+        self.done = context.Value("i", 0)
+        _renderer_get()  # before the fork: every worker starts with the fonts and stylesheets ready
+        self.pool = ProcessPoolExecutor(
+            max_workers=processes, mp_context=context, initializer=_worker_start, initargs=(self.done,)
         )
-        document = _render(cards_html(cards=[card], title=title, for_pdf=True))
-        first = first or document
-        pages.extend(document.pages)
-        if tick:
-            tick()
-    first.copy(pages).write_pdf(target)
-    return len(students)
+
+    def submit(self, *, htmls: list[str], target: Path, parts: int) -> list[tuple]:
+        """Queue a class's cards, in ``parts`` consecutive parts; [(future, part's file)]."""
+        size = -(-len(htmls) // parts)
+        chunks = [htmls[start : start + size] for start in range(0, len(htmls), size)]
+        files = [target] if len(chunks) == 1 else [target.with_name(f"{target.name}.{i}") for i in range(len(chunks))]
+        return [
+            (self.pool.submit(_part_write, chunk, str(file)), file) for chunk, file in zip(chunks, files, strict=True)
+        ]
+
+    def wait(self, submitted: list[tuple]) -> None:
+        """Until a class's parts are written (a worker's failure is raised here), reporting progress meanwhile."""
+        from concurrent.futures import FIRST_EXCEPTION, wait
+
+        pending = {future for future, _ in submitted}
+        while pending:
+            _, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+            self.report()
+            for future, _ in submitted:
+                if future.done():
+                    future.result()
+        self.report()
+        for future, _ in submitted:
+            pid, cpu, peak = future.result()
+            self.usage.cpu_seconds[pid], self.usage.peak_mib[pid] = cpu, peak
+
+    def report(self) -> None:
+        while self.reported < self.done.value:
+            self.reported += 1
+            self.tick()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _parts_merge(files: list[Path], target: Path) -> None:
+    """One PDF of the parts' pages, in order."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for file in files:
+        writer.append(str(file))
+    writer.write(str(target))
 
 
 def _atomic_target(path: Path):
@@ -165,11 +287,15 @@ def report_cards_write(
     archive: bool = False,
     printed_on: datetime.date | None = None,
     progress: Progress | None = None,
+    processes: int | None = None,
+    usage: WorkersUsage | None = None,
 ) -> list[Path]:
     """Write a class's cards as one PDF, or a school's as one PDF per class (in grade and name order; the
     students without a class last), or with ``archive`` one zip of those PDFs. Returns the files written.
 
-    Each class is rendered, written to disk and dropped before the next is read.
+    Each class is rendered, written to disk and dropped before the next is read (with worker processes, a few
+    classes are in hand at once). ``processes``: how many lay the cards out (default REPORT_CARDS_PROCESSES);
+    ``usage`` is filled with what they used.
     """
     printed_on = printed_on or school_today(school=school)
     total = selectors.job_student_count(school=school, class_group=class_group)
@@ -186,15 +312,39 @@ def report_cards_write(
     groups: list[ClassGroup | None] = (
         [class_group] if class_group is not None else [*selectors.school_classes(school=school), None]
     )
+    processes = settings.REPORT_CARDS_PROCESSES if processes is None else processes
+    # A daemonic process (a Celery prefork pool's worker) may not start processes: there the job is laid out in
+    # the worker itself, and a Celery worker per core runs jobs side by side.
+    parallel = processes > 1 and total >= PARALLEL_MIN_CARDS and not multiprocessing.current_process().daemon
+    workers = _Workers(processes=processes, tick=tick, usage=usage or WorkersUsage()) if parallel else None
     written: list[Path] = []
+    temporaries: list[Path] = []  # every file written on the way, removed at the end whatever happens
+    in_flight: collections.deque = collections.deque()  # (name, file, parts) of classes given to the workers
     zip_path = out_dir / school_file_name(school=school, term=term) if archive else None
-    zip_temporary = _atomic_target(zip_path) if zip_path else None
+    if zip_path:
+        temporaries.append(_atomic_target(zip_path))
     try:
         with (
-            zipfile.ZipFile(zip_temporary, "w", zipfile.ZIP_DEFLATED)
-            if zip_temporary
-            else contextlib.nullcontext() as bundle
-        ):
+            zipfile.ZipFile(temporaries[0], "w", zipfile.ZIP_DEFLATED) if zip_path else contextlib.nullcontext()
+        ) as bundle:
+
+            def place(name: str, temporary: Path) -> None:
+                """A class's PDF is complete: into the zip, or renamed onto its name."""
+                if bundle is not None:
+                    bundle.write(temporary, arcname=name)
+                    temporary.unlink()
+                else:
+                    temporary.replace(out_dir / name)
+                    written.append(out_dir / name)
+
+            def complete(name: str, temporary: Path, parts: list[tuple]) -> None:
+                workers.wait(parts)
+                if len(parts) > 1:
+                    _parts_merge([file for _, file in parts], temporary)
+                    for _, file in parts:
+                        file.unlink()
+                place(name, temporary)
+
             for group in groups:
                 students = list(
                     selectors.class_students(class_group=group)
@@ -204,30 +354,35 @@ def report_cards_write(
                 if not students:
                     continue
                 name = class_file_name(school=school, term=term, class_group=group)
-                path = out_dir / name
-                temporary = _atomic_target(path)
-                try:
-                    class_pdf_write(
-                        students=students,
-                        term=term,
-                        target=str(temporary),
-                        title=class_title(school=school, term=term, class_group=group),
-                        printed_on=printed_on,
-                        tick=tick,
-                    )
-                    if bundle is not None:
-                        bundle.write(temporary, arcname=name)
-                    else:
-                        temporary.replace(path)
-                        written.append(path)
-                finally:
-                    temporary.unlink(missing_ok=True)
-        if zip_temporary:
-            zip_temporary.replace(zip_path)
+                temporary = _atomic_target(out_dir / name)
+                temporaries.append(temporary)
+                htmls = class_cards_html(
+                    students=students,
+                    term=term,
+                    title=class_title(school=school, term=term, class_group=group),
+                    printed_on=printed_on,
+                )
+                if workers is None:
+                    pdf_write(htmls=htmls, target=str(temporary), tick=tick)
+                    place(name, temporary)
+                    continue
+                # A class job's class is split between the workers; a school's classes go whole, a few at once.
+                parts = min(processes, len(htmls) // PART_MIN_CARDS) if class_group is not None else 1
+                submitted = workers.submit(htmls=htmls, target=temporary, parts=max(parts, 1))
+                temporaries += [file for _, file in submitted]
+                in_flight.append((name, temporary, submitted))
+                while len(in_flight) > processes:  # one class more than workers: none waits for the next
+                    complete(*in_flight.popleft())
+            while in_flight:
+                complete(*in_flight.popleft())
+        if zip_path:
+            temporaries[0].replace(zip_path)
             written.append(zip_path)
     finally:
-        if zip_temporary:
-            zip_temporary.unlink(missing_ok=True)
+        if workers is not None:
+            workers.close()
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
     return written
 
 
