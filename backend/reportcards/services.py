@@ -2,7 +2,8 @@
 that makes them in the background.
 
 Rendering is streamed: a class is laid out student by student and written to disk before the next class is
-read, so memory is bounded by the largest class, not the number of students in a job.
+read (with worker processes, one class per worker and one more in hand), so memory is bounded by the largest
+class, not the number of students in a job. Finished jobs' files are removed after a retention period.
 """
 
 import collections
