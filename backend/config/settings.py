@@ -169,7 +169,7 @@ REPORT_CARDS_DIR = Path(os.environ.get("REPORT_CARDS_DIR", PROJECT_DIR / "var" /
 # Days a finished report-card job and its file are kept (then removed by the beat task
 # reportcards.tasks.expire_report_card_jobs, or `manage.py expire_report_card_jobs`).
 # Worker processes laying out the cards of a report-card job (1: in the job's own process); one per core.
-REPORT_CARDS_PROCESSES = env_int("REPORT_CARDS_PROCESSES", 2, minimum=1)
+REPORT_CARDS_PROCESSES = env_int("REPORT_CARDS_PROCESSES", 1, minimum=1)
 REPORT_CARD_JOB_RETENTION_DAYS = env_int("REPORT_CARD_JOB_RETENTION_DAYS", 7, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
