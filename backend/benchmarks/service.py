@@ -21,6 +21,7 @@ from pathlib import Path
 from unittest import mock
 
 from django.apps import apps
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
@@ -445,6 +446,9 @@ def jobs_measure(*, bench: BenchSchool) -> dict:
 
 CARD_TARGET_SECONDS = 0.25
 PER_CARD = re.compile(r"\((\d+) cards, ([0-9.]+)s per card, ([0-9.]+)s CPU per card\)")
+# The command's own count: its peak RSS plus each worker process's (an upper bound, as pages the workers share
+# with the command are counted in each); /usr/bin/time would see the largest process only.
+PEAK_MEMORY = re.compile(r"peak memory: ([0-9.]+) MiB in all")
 
 
 def largest_class(*, school: School) -> tuple[ClassGroup, int]:
@@ -459,14 +463,18 @@ def largest_class(*, school: School) -> tuple[ClassGroup, int]:
 
 
 def report_cards_run(*, bench: BenchSchool, class_group: ClassGroup | None) -> dict:
-    """``report_cards`` for a class (or the whole school, as one zip) in a child process: wall seconds, peak MiB,
-    cards, seconds and CPU seconds per card as the command measured them (rendering only: start-up not
-    included; CPU seconds tell what a card costs when other processes share the machine)."""
+    """``report_cards`` for a class (or the whole school, as one zip) in a child process: wall seconds, peak MiB
+    (the command's and its worker processes' together), cards, seconds and CPU seconds per card as the command
+    measured them (rendering only: start-up not included; CPU seconds, the workers' included, tell what a card
+    costs when other processes share the machine)."""
     with tempfile.TemporaryDirectory(prefix="bench-cards-") as out:
         args = ["report_cards", f"--school={bench.school.pk}", f"--term={bench.term.pk}", f"--out={out}"]
         args += [f"--class={class_group.pk}"] if class_group else ["--archive"]
         figures = job_run([*args, "--no-progress"])
-    match = PER_CARD.search(figures.pop("stdout"))
+    stdout = figures.pop("stdout")
+    if peak := PEAK_MEMORY.search(stdout):
+        figures["rss_mib"] = float(peak[1])
+    match = PER_CARD.search(stdout)
     figures["cards"], figures["per_card"], figures["cpu_per_card"] = (
         (int(match[1]), float(match[2]), float(match[3])) if match else (0, None, None)
     )
@@ -626,7 +634,8 @@ def report_cards_bench(*, students: int, weeks: int, say: Say | None = None) -> 
     result = BenchResult()
     result.notes.append(
         f"S = {students} students, 4S = {4 * students}, {weeks} weeks; database {connection.vendor}; "
-        "report_cards run as a child process, its peak RSS from /usr/bin/time."
+        "report_cards run as a child process with its worker processes (REPORT_CARDS_PROCESSES="
+        f"{settings.REPORT_CARDS_PROCESSES}); peak RSS: the command's plus each worker's."
     )
     say("Report cards")
     report_cards_rows(result, report_cards_measure(benches=benches, say=say))

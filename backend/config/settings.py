@@ -166,6 +166,11 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", PROJECT_DIR / "staticfiles"))
 # Files written by the bulk report-card jobs (a class's PDF, a school's zip), one folder per job.
 REPORT_CARDS_DIR = Path(os.environ.get("REPORT_CARDS_DIR", PROJECT_DIR / "var" / "reportcards"))
+# Days a finished report-card job and its file are kept (then removed by the beat task
+# reportcards.tasks.expire_report_card_jobs, or `manage.py expire_report_card_jobs`).
+# Worker processes laying out the cards of a report-card job (1: in the job's own process); one per core.
+REPORT_CARDS_PROCESSES = env_int("REPORT_CARDS_PROCESSES", 1, minimum=1)
+REPORT_CARD_JOB_RETENTION_DAYS = env_int("REPORT_CARD_JOB_RETENTION_DAYS", 7, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Security settings for production; `manage.py check --deploy` is clean with DJANGO_DEBUG=false.
@@ -257,6 +262,11 @@ CELERY_BEAT_SCHEDULE = {
     "analytics-dispatch-scheduled-jobs": {
         "task": "analytics.tasks.dispatch_scheduled_jobs",
         "schedule": crontab(minute="*/15"),
+    },
+    # Finished report-card jobs older than REPORT_CARD_JOB_RETENTION_DAYS, with their files: once a day.
+    "reportcards-expire-jobs": {
+        "task": "reportcards.tasks.expire_report_card_jobs",
+        "schedule": crontab(hour=3, minute=30),
     },
 }
 

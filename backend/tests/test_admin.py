@@ -38,6 +38,12 @@ def one_school() -> None:
     if apps.is_installed("analytics"):
         call_command("rebuild_analytics", school=school.pk, quiet_progress=True, stdout=io.StringIO())
         call_command("calculate_class_ranks", school=str(school.pk), term=str(term.pk), stdout=io.StringIO())
+    if apps.is_installed("reportcards"):
+        from reportcards.models import ReportCardJob
+
+        ReportCardJob.objects.create(
+            school=school, term=term, class_group=student.class_group, requested_by=teacher.user
+        )
 
 
 @pytest.mark.django_db

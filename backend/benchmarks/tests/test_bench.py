@@ -96,10 +96,12 @@ def test_largest_class_counts_active_students_only(school):
 
 
 def test_report_card_figures_are_read_from_the_commands_summary_and_judged():
-    from benchmarks.service import PER_CARD, BenchResult, report_cards_rows
+    from benchmarks.service import PEAK_MEMORY, PER_CARD, BenchResult, report_cards_rows
 
     summary = "2 file(s) in 9.1s (30 cards, 0.212s per card, 0.180s CPU per card)"
     assert PER_CARD.search(summary).groups() == ("30", "0.212", "0.180")
+    peak = "peak memory: 369 MiB in all, 119 MiB this process + 125 + 125 MiB its worker processes"
+    assert PEAK_MEMORY.search(peak)[1] == "369"
     result = BenchResult()
     report_cards_rows(
         result,

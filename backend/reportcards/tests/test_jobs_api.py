@@ -4,9 +4,12 @@ import io
 import zipfile
 
 import pytest
+from django.urls import reverse
 
 from reportcards.models import ReportCardJob
+from reportcards.services import report_card_job_run
 from reportcards.tests.conftest import pdf_pages
+from tests.admin_forms import admin_url
 from tests.factories import ClassGroupFactory, SchoolAdminFactory, StudentFactory, TeacherFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -191,3 +194,46 @@ def test_a_job_of_nothing_404(hillcrest, client_of):
 
     assert client.get(f"{JOBS}999999/").status_code == 404
     assert client.get(f"{JOBS}999999/download/").status_code == 404
+
+
+# --- the admin ------------------------------------------------------------------------------------
+
+
+def test_the_admin_lists_jobs_read_only_with_a_download_link(hillcrest, client, report_cards_dir):
+    w = hillcrest
+    done = ReportCardJob.objects.create(school=w.school, term=w.term, class_group=w.klass, requested_by=w.moss.user)
+    report_card_job_run(job_id=done.pk)
+    queued = ReportCardJob.objects.create(school=w.school, term=w.term, requested_by=w.admin.user, total=3)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    changelist = admin_url(ReportCardJob, "changelist")
+
+    page = client.get(changelist)
+
+    assert page.status_code == 200
+    rows = {row.pk: row for row in page.context["cl"].result_list}
+    assert set(rows) == {done.pk, queued.pk}
+    html = page.content.decode()
+    download = reverse("report-card-job-download", kwargs={"job_id": done.pk})
+    assert f'<a href="{download}">hillcrest-term-1-grade-7a.pdf</a>' in html
+    assert html.count("/download/") == 1  # the queued job has no file yet
+    assert "3/3" in html and "0/3" in html and "(whole school)" in html
+    # The superuser's link answers with the file.
+    assert client.get(download)["Content-Type"] == "application/pdf"
+    # Read-only: no adding, changing or deleting here.
+    assert page.context["has_add_permission"] is False
+    assert client.get(admin_url(ReportCardJob, "add")).status_code == 403
+    change = client.get(admin_url(ReportCardJob, "change", queued.pk))
+    assert (change.status_code, change.context["has_change_permission"]) == (200, False)
+    assert client.post(admin_url(ReportCardJob, "change", queued.pk), {"status": "FAILED"}).status_code == 403
+    assert client.get(admin_url(ReportCardJob, "delete", queued.pk)).status_code == 403
+    assert ReportCardJob.objects.get(pk=queued.pk).status == ReportCardJob.Status.QUEUED
+
+
+def test_the_admin_jobs_are_for_superusers_only(hillcrest, client):
+    w = hillcrest
+    w.admin.user.is_staff = True  # a school's staff, even with the model's permissions
+    w.admin.user.save()
+    client.force_login(w.admin.user)
+    response = client.get(admin_url(ReportCardJob, "changelist"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))

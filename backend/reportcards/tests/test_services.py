@@ -7,6 +7,7 @@ import zipfile
 import pytest
 from django.core.management import CommandError, call_command
 
+from reportcards import services
 from reportcards.models import ReportCardJob
 from reportcards.services import report_card_job_run, report_cards_write
 from reportcards.tests.conftest import pdf_pages
@@ -183,3 +184,102 @@ def test_command_refuses_ids_of_nothing_or_of_another_school(hillcrest, tmp_path
 
     assert str(refused.value) == message.format(**ids)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- worker processes -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def parallel(monkeypatch):
+    """Worker processes for jobs as small as the Hillcrest school's, and a class split in parts of 2 cards."""
+    monkeypatch.setattr(services, "PARALLEL_MIN_CARDS", 1)
+    monkeypatch.setattr(services, "PART_MIN_CARDS", 2)
+
+
+def add_students(w) -> None:
+    StudentFactory(school=w.school, class_group=w.klass, first_name="Abe", last_name="Zulu", student_number="H009")
+    StudentFactory(school=w.school, class_group=w.klass, first_name="Al", last_name="Bello", student_number="H008")
+
+
+def test_workers_split_a_class_and_merge_the_same_pdf(hillcrest, tmp_path, parallel):
+    w = hillcrest
+    add_students(w)
+    alone = report_cards_write(school=w.school, term=w.term, class_group=w.klass, out_dir=tmp_path / "1", processes=1)
+    seen, usage = [], services.WorkersUsage()
+
+    (path,) = report_cards_write(
+        school=w.school,
+        term=w.term,
+        class_group=w.klass,
+        out_dir=tmp_path / "2",
+        processes=2,
+        progress=lambda d, t: seen.append((d, t)),
+        usage=usage,
+    )
+
+    # 5 cards in two parts (3 and 2) laid out by two workers, merged in order: the same pages as in one process.
+    assert len(usage.peak_mib) == 2
+    pages = pdf_pages(path.read_bytes())
+    assert pages == pdf_pages(alone[0].read_bytes())
+    assert [next(name for name in NAMES if f"STUDENT {name} STUDENT NUMBER" in page) for page in pages] == list(NAMES)
+    assert seen == [(n, 5) for n in range(6)]
+    assert sorted(p.name for p in (tmp_path / "2").iterdir()) == ["hillcrest-term-1-grade-7a.pdf"]
+
+
+def test_workers_write_a_schools_archive_as_one_process_does(hillcrest, tmp_path, parallel):
+    w = hillcrest
+    younger = ClassGroupFactory(school=w.school, name="Grade 6B", grade_level=6)
+    StudentFactory(school=w.school, class_group=younger, first_name="Sam", last_name="Six")
+    StudentFactory(school=w.school, class_group=None, first_name="New", last_name="Comer")
+    archives = {}
+    for processes in (1, 2):
+        usage = services.WorkersUsage()
+        (path,) = report_cards_write(
+            school=w.school,
+            term=w.term,
+            out_dir=tmp_path / str(processes),
+            archive=True,
+            processes=processes,
+            usage=usage,
+        )
+        with zipfile.ZipFile(path) as bundle:
+            archives[processes] = {name: pdf_pages(bundle.read(name)) for name in bundle.namelist()}
+        assert len(usage.peak_mib) == (processes if processes > 1 else 0)
+        assert [p.name for p in (tmp_path / str(processes)).iterdir()] == ["hillcrest-term-1.zip"]
+    assert list(archives[2]) == [
+        "hillcrest-term-1-grade-6b.pdf",
+        "hillcrest-term-1-grade-7a.pdf",
+        "hillcrest-term-1-without-a-class.pdf",
+    ]
+    assert archives[2] == archives[1]
+
+
+def test_a_worker_failure_is_raised_and_leaves_no_file(hillcrest, tmp_path, parallel, monkeypatch):
+    w = hillcrest
+    add_students(w)
+    render = services._render
+
+    def failing_on_ben(html):
+        if "Ben Bello" in html:
+            raise OSError("disk full")
+        return render(html)
+
+    monkeypatch.setattr(services, "_render", failing_on_ben)
+
+    with pytest.raises(OSError, match="disk full"):
+        report_cards_write(school=w.school, term=w.term, class_group=w.klass, out_dir=tmp_path, processes=2)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_daemonic_process_lays_the_cards_out_itself(hillcrest, tmp_path, parallel, monkeypatch):
+    # A Celery prefork worker is daemonic and may not start processes.
+    w = hillcrest
+    monkeypatch.setattr(services.multiprocessing.current_process(), "daemon", True)
+    usage = services.WorkersUsage()
+
+    (path,) = report_cards_write(
+        school=w.school, term=w.term, class_group=w.klass, out_dir=tmp_path, processes=2, usage=usage
+    )
+
+    assert usage.peak_mib == {}
+    assert len(pdf_pages(path.read_bytes())) == 3

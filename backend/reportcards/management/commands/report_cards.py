@@ -1,9 +1,10 @@
+import resource
 import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reportcards.services import report_cards_write
+from reportcards.services import WorkersUsage, report_cards_write
 from schools.models import AcademicTerm, ClassGroup, School
 
 
@@ -39,6 +40,7 @@ class Command(BaseCommand):
 
         started, cpu_started = time.monotonic(), time.process_time()
         bar = ProgressBar(self.stderr, started, show=not no_progress)
+        workers = WorkersUsage()
         files = report_cards_write(
             school=school_row,
             term=term_row,
@@ -46,15 +48,24 @@ class Command(BaseCommand):
             out_dir=out_dir,
             archive=archive and group is None,
             progress=bar,
+            usage=workers,
         )
         bar.finish()
         for path in files:
             self.stdout.write(str(path))
-        seconds, cpu = time.monotonic() - started, time.process_time() - cpu_started
+        # CPU: this process's and the worker processes' (which are idle until the job starts).
+        seconds = time.monotonic() - started
+        cpu = time.process_time() - cpu_started + sum(workers.cpu_seconds.values())
         summary = f"{len(files)} file(s) in {seconds:.1f}s"
         if bar.done:
             summary += f" ({bar.done} cards, {seconds / bar.done:.3f}s per card, {cpu / bar.done:.3f}s CPU per card)"
         self.stdout.write(summary)
+        this = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peaks = sorted(workers.peak_mib.values(), reverse=True)
+        self.stdout.write(
+            f"peak memory: {this + sum(peaks):.0f} MiB in all, {this:.0f} MiB this process"
+            + (f" + {' + '.join(f'{peak:.0f}' for peak in peaks)} MiB its worker processes" if peaks else "")
+        )
 
 
 class ProgressBar:
