@@ -13,7 +13,8 @@ every table up to date for the keys a change names (``keys_refresh``) or for who
   the rollups of the daily rows (and of fees) behind the dashboards
 
 This module names the engine's public functions for the other apps, and holds the teacher inputs
-(behaviour scores, comments), which write a summary row's input field under the engine's lock.
+(behaviour scores, comments), which write a summary row's input field under the engine's lock, and the
+save of a school's early-warning thresholds, which recomputes its flags.
 """
 
 import datetime
@@ -22,13 +23,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from analytics.engine.daily import DAILY, daily_summaries_refresh
+from analytics.engine.flags import flags_refresh
 from analytics.engine.machinery import Difference, RefreshResult, lock
 from analytics.engine.refresh import MAX_BATCH_SIZE, analytics_rebuild, analytics_verify, keys_refresh, rollup_keys
 from analytics.engine.school_day import school_days_refresh
 from analytics.engine.teacher import teacher_metrics_refresh
 from analytics.engine.term import TERM, term_performances_refresh
 from analytics.engine.term_attendance import term_attendance_refresh
-from analytics.models import StudentDailySummary, StudentTermPerformance
+from analytics.models import EarlyWarningSettings, StudentDailySummary, StudentTermPerformance
 from core.bounds import school_date_errors
 from core.conflicts import conflict_retried
 from schools.models import AcademicTerm, School, Student
@@ -42,6 +44,9 @@ __all__ = [
     "behavior_score_problem",
     "behavior_score_set",
     "daily_summaries_refresh",
+    "early_warning_settings_delete",
+    "early_warning_settings_save",
+    "flags_refresh",
     "keys_refresh",
     "rollup_keys",
     "school_days_refresh",
@@ -84,6 +89,7 @@ def behavior_score_set(*, student: Student, day: datetime.date, score: int | Non
             create_defaults={"school": school, "behavior_score": score},
         )
         daily_summaries_refresh(keys={key})  # fills a new row, or drops one that nothing keeps any more
+        flags_refresh(student_ids={student.pk})  # the behaviour flag counts the scores
     return StudentDailySummary.objects.filter(student=student, date=day).first()
 
 
@@ -111,3 +117,18 @@ def teacher_comment_set(
         )
         term_performances_refresh(keys={key})
     return StudentTermPerformance.objects.filter(student=student, term=term, subject=subject).first()
+
+
+def early_warning_settings_save(*, settings: EarlyWarningSettings) -> None:
+    """Save a school's early-warning thresholds (validated) and recompute its students' flags with them."""
+    settings.full_clean()
+    with transaction.atomic():
+        settings.save()
+        flags_refresh(student_ids=Student.objects.filter(school_id=settings.school_id).values_list("id", flat=True))
+
+
+def early_warning_settings_delete(*, settings: EarlyWarningSettings) -> None:
+    """Delete a school's early-warning thresholds (back to the defaults) and recompute its students' flags."""
+    with transaction.atomic():
+        settings.delete()
+        flags_refresh(student_ids=Student.objects.filter(school_id=settings.school_id).values_list("id", flat=True))

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from analytics.definitions import week_start
 from analytics.engine import machinery
 from analytics.engine.daily import DAILY, DailyKey, daily_compute, daily_keys_discover
+from analytics.engine.flags import FLAGS, flag_keys, flags_compute
 from analytics.engine.machinery import STUDENT_LOCK, Difference, Lookups, RefreshResult, refresh
 from analytics.engine.school_day import SCHOOL_DAY, school_day_compute, school_days_discover, school_days_refresh
 from analytics.engine.teacher import TEACHER, teacher_compute, teacher_keys_discover, teacher_metrics_refresh
@@ -60,6 +61,7 @@ def keys_refresh(*, keys: Keys, dry_run: bool = False) -> RefreshResult:
         student_terms=student_terms,
         school_days=school_days | keys.school_days,
         term_all_subjects=keys.term_all_subjects,
+        flag_students=keys.students,
         dry_run=dry_run,
         changed=keys.changed,
     )
@@ -109,6 +111,7 @@ def analytics_rebuild(
                     daily=daily,
                     term=term_keys_discover(term_ids=term_ids, student_ids=batch),
                     student_terms=student_terms,
+                    flag_students=set(batch),
                     dry_run=dry_run,
                 )
             if progress:
@@ -157,15 +160,21 @@ def _refresh_together(
     student_terms: set = frozenset(),
     school_days: set = frozenset(),
     term_all_subjects: set = frozenset(),
+    flag_students: set = frozenset(),
     dry_run: bool = False,
     changed: frozenset | None = None,
 ) -> RefreshResult:
     """Lock every key at once, then recompute the daily rows, their rollups, the term rows and the weeks.
 
     ``term_all_subjects`` are (student, term) pairs whose every subject row is to be recomputed.
+    The flags of every student named (and of ``flag_students``) are recomputed last: they read the
+    student's daily and term rows.
     ``changed``: the only kinds of source data that changed (``Keys.changed``), or None.
     """
     result = RefreshResult()
+    flags = flag_keys(
+        set(flag_students) | {key[0] for keys in (daily, term, student_terms, term_all_subjects) for key in keys}
+    )
     with transaction.atomic(savepoint=False):
         if not dry_run:
             # The student locks cover every term row of the students, so ``term_all_subjects`` can be
@@ -175,6 +184,7 @@ def _refresh_together(
                 | TERM.locks(term)
                 | TERM_ATTENDANCE.locks(student_terms)
                 | {(STUDENT_LOCK, (student,)) for student, _ in term_all_subjects}
+                | FLAGS.locks(flags)
                 | TEACHER.locks(teacher)
                 | SCHOOL_DAY.locks(school_days)
             )
@@ -189,6 +199,7 @@ def _refresh_together(
             (SCHOOL_DAY, school_days, school_day_compute),
             (TERM, term, term_compute),
             (TEACHER, teacher, teacher_compute),
+            (FLAGS, flags, flags_compute),
         ):
             result += refresh(table, table_keys, compute, dry_run=dry_run, locked=True, changed=changed)
     return result
