@@ -3,15 +3,23 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from analytics.models import (
+    EarlyWarningSettings,
     JobRun,
     SchoolDailySummary,
     StudentDailySummary,
+    StudentFlag,
     StudentTermAttendance,
     StudentTermPerformance,
     StudentTermStanding,
     TeacherPerformanceMetric,
 )
-from analytics.services import behavior_score_problem, behavior_score_set, teacher_comment_set
+from analytics.services import (
+    behavior_score_problem,
+    behavior_score_set,
+    early_warning_settings_delete,
+    early_warning_settings_save,
+    teacher_comment_set,
+)
 from core.admin import BoundedDateHierarchyMixin, related_search
 from schools.admin import STUDENT_SEARCH
 
@@ -156,3 +164,39 @@ class SchoolDailySummaryAdmin(SummaryRowAdmin):
     list_filter = ("school",)
     list_select_related = ("school",)
     date_hierarchy = "date"
+
+
+@admin.register(StudentFlag)
+class StudentFlagAdmin(SummaryRowAdmin):
+    list_display = ("student", "reason", "as_of", "figures")
+    list_filter = ("school", "reason", "as_of")
+    list_select_related = ("student",)
+    search_fields = related_search("student", STUDENT_SEARCH)
+
+
+@admin.register(EarlyWarningSettings)
+class EarlyWarningSettingsAdmin(admin.ModelAdmin):
+    """A school's early-warning thresholds; saving recomputes the school's flags (docs/metrics.md)."""
+
+    list_display = (
+        "school",
+        "attendance_below",
+        "homework_missing",
+        "grade_drop",
+        "term_average_below",
+        "behaviour_score_at_most",
+        "flags_as_of",
+    )
+    list_select_related = ("school",)
+    search_fields = ("school__name",)
+    readonly_fields = ("flags_as_of",)
+
+    def save_model(self, request, obj, form, change):
+        early_warning_settings_save(settings=obj)
+
+    def delete_model(self, request, obj):
+        early_warning_settings_delete(settings=obj)
+
+    def delete_queryset(self, request, queryset):
+        for settings in queryset:
+            early_warning_settings_delete(settings=settings)

@@ -94,3 +94,35 @@ SCHOOL_HEALTH = {
         }
     ],
 }
+
+AT_RISK = {
+    "count": 1,
+    "next": None,
+    "previous": None,
+    "results": [
+        {
+            "student": {
+                "id": 61,
+                "name": "Jackline Muchemi",
+                "student_number": "S00061",
+                "class_group": {"id": 2, "name": "Grade 7B"},
+            },
+            "flags": [
+                {
+                    "reason": "attendance",
+                    "as_of": "2026-11-27",
+                    "text": "attendance 78.00% over the last 20 school days with marks (78 of 100 lessons); "
+                    "threshold 90%",
+                    "figures": {
+                        "rate": "78.00",
+                        "attended": 78,
+                        "counted": 100,
+                        "dates": 20,
+                        "window_dates": 20,
+                        "threshold": "90.00",
+                    },
+                }
+            ],
+        }
+    ],
+}

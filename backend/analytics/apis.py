@@ -5,18 +5,22 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from analytics import api_examples, exports, selectors, services
+from analytics.models import StudentFlag
+from core.api import ScopedPrimaryKeyRelatedField
 from core.bounds import id_field, query_date_field
 from core.exports import CsvRenderer, csv_response
-from schools.models import AcademicTerm, School, Subject
+from schools.models import AcademicTerm, ClassGroup, School, Subject
 from schools.permissions import HasRole, IsTeacher, IsTeacherOrAdmin
 from schools.selectors import (
     Role,
+    class_groups_visible_to,
     in_users_school,
     students_taught_by,
     students_visible_to,
@@ -184,6 +188,13 @@ class BehaviorPointSerializer(serializers.Serializer):
     score = serializers.IntegerField()
 
 
+class FlagSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=StudentFlag.Reason.choices)
+    as_of = serializers.DateField(help_text="The date the flag holds as of (the school's flag date).")
+    text = serializers.CharField(help_text="The reason in words, with its figures and the threshold.")
+    figures = serializers.JSONField(help_text="The figures behind the flag and the thresholds (docs/metrics.md).")
+
+
 class StudentOverviewSerializer(serializers.Serializer):
     student = StudentRefSerializer()
     term = TermRefSerializer(allow_null=True)
@@ -196,6 +207,7 @@ class StudentOverviewSerializer(serializers.Serializer):
     attendance_weekly = AttendanceWeekSerializer(many=True)
     homework = HomeworkTotalsSerializer()
     behavior = BehaviorPointSerializer(many=True)
+    flags = FlagSerializer(many=True, help_text="The early-warning rules that hold, as of the school's flag date.")
 
 
 class AnyRole(HasRole):
@@ -446,6 +458,74 @@ class SchoolHealthApi(CsvExportMixin, AnalyticsApi):
             )
             data = selectors.school_health(schools=[school], term=own_term, date_from=date_from, date_to=date_to)
             yield SchoolHealthSerializer(data).data
+
+
+# --- students at risk ----------------------------------------------------------------------------
+
+
+class AtRiskQuerySerializer(serializers.Serializer):
+    school = id_field(required=False, help_text="School id: a superuser's choice (every school by default).")
+    class_group = ScopedPrimaryKeyRelatedField(
+        queryset=ClassGroup.objects.all(),
+        scope=class_groups_visible_to,
+        required=False,
+        help_text="Only the students of this class (one the caller sees).",
+    )
+    reason = serializers.ChoiceField(
+        choices=StudentFlag.Reason.choices, required=False, help_text="Only the students flagged for this reason."
+    )
+
+
+class AtRiskStudentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    student_number = serializers.CharField()
+    class_group = NamedSerializer(allow_null=True)
+
+
+class AtRiskItemSerializer(serializers.Serializer):
+    student = AtRiskStudentSerializer()
+    flags = FlagSerializer(many=True)
+
+
+class AtRiskApi(CsvExportMixin, AnalyticsApi):
+    permission_classes = [IsTeacherOrAdmin]
+    pagination_class = PageNumberPagination
+
+    @extend_schema(
+        summary="Students at risk: every flagged student with the early-warning rules that hold and their figures",
+        parameters=[AtRiskQuerySerializer, FORMAT_PARAMETER],
+        responses={
+            (200, "application/json"): AtRiskItemSerializer(many=True),
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description="One row per flag (a student with two reasons has two rows), unpaged."
+            ),
+        },
+        examples=[OpenApiExample("The demo school", value=api_examples.AT_RISK, response_only=True)],
+    )
+    def get(self, request):
+        """A teacher sees the students of their classes, an admin their school's, a superuser any school's."""
+        query = AtRiskQuerySerializer(data=request.query_params, context={"request": request})
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        students = students_visible_to(user=request.user)
+        if "school" in params:
+            schools = in_users_school(School.objects.all(), user=request.user, school_field="pk")
+            students = students.filter(school=get_object_or_404(schools, pk=params["school"]))
+        if "class_group" in params:
+            students = students.filter(class_group=params["class_group"])
+        students = selectors.students_at_risk(students=students, reason=params.get("reason"))
+        if self.wants_csv(request):
+            rows = (
+                {**item["student"], **flag}
+                for item in selectors.at_risk_items(students=students)
+                for flag in item["flags"]
+            )
+            return csv_response(table=exports.AT_RISK, items=rows, filename="students-at-risk.csv")
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(students, request, view=self)
+        body = AtRiskItemSerializer(selectors.at_risk_items(students=page), many=True).data
+        return paginator.get_paginated_response(body)
 
 
 # --- teacher inputs -----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ OVERVIEW_TABLES = {
         CsvTable("grades_weekly", columns("week_start", "subject_id", "subject", "average")),
         CsvTable("attendance_weekly", columns("week_start", "attended", "counted", "rate")),
         CsvTable("behavior", columns("date", "score")),
+        CsvTable("flags", columns("reason", "as_of", Column("details", "text", text=True))),
     )
 }
 
@@ -78,3 +79,17 @@ HEALTH_TABLES = {
         ),
     )
 }
+
+# The students at risk: one row per flag.
+AT_RISK = CsvTable(
+    "at_risk",
+    columns(
+        ("student_id", "id"),
+        Column("student", "name", text=True),
+        "student_number",
+        Column("class_group", "class_group.name", text=True),
+        "reason",
+        "as_of",
+        Column("details", "text", text=True),
+    ),
+)

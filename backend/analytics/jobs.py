@@ -1,4 +1,5 @@
-"""The scheduled jobs: nightly class ranks and weekly teacher metrics, their lock, run record and schedule.
+"""The scheduled jobs: nightly class ranks, weekly teacher metrics and the nightly roll-over of the early-warning
+flags, their lock, run record and schedule.
 
 A job runs for one school at a time under a lock row: a RUNNING ``JobRun``, of which the database allows
 one per job and school (a partial unique index, so it works the same on SQLite and PostgreSQL). The row is
@@ -32,7 +33,14 @@ from django.utils import timezone
 
 from analytics import services
 from analytics.definitions import week_end, week_start
-from analytics.models import JobRun, StudentTermPerformance, StudentTermStanding, TeacherPerformanceMetric
+from analytics.engine.flags import flag_keys_discover
+from analytics.models import (
+    EarlyWarningSettings,
+    JobRun,
+    StudentTermPerformance,
+    StudentTermStanding,
+    TeacherPerformanceMetric,
+)
 from core.dates import days_later
 from schools.models import AcademicTerm, ClassGroup, School, Student, Teacher
 
@@ -478,6 +486,43 @@ def teacher_metrics_run(
     return run
 
 
+# --- early-warning flags --------------------------------------------------------------------------
+
+
+def early_warning_flags_roll(*, school: School, day: datetime.date) -> services.RefreshResult:
+    """Move the school's flag date to ``day`` and recompute its students' flags as of it (idempotent)."""
+    with transaction.atomic():
+        # The settings row first, then the students' locks (inside the refresh): the order of the admin's save.
+        settings_row, _ = EarlyWarningSettings.objects.select_for_update().get_or_create(school=school)
+        if settings_row.flags_as_of != day:
+            settings_row.flags_as_of = day
+            settings_row.save(update_fields=["flags_as_of"])
+        return services.flags_refresh(student_ids={student for student, _ in flag_keys_discover(school_id=school.pk)})
+
+
+def early_warning_flags_run(
+    *, school: School, day: datetime.date | None = None, scheduled_for: datetime.datetime | None = None
+) -> JobRun:
+    """Roll a school's early-warning flags over to a day (default: today in its time zone) under the job lock."""
+    day = day or timezone.now().astimezone(school.tzinfo).date()
+    label = f"{_school_label(school)}, flags as of {day}"
+    with _job_run(
+        job=Job.EARLY_WARNING,
+        school=school,
+        label=label,
+        period_start=day,
+        period_end=day,
+        scheduled_for=scheduled_for,
+    ) as run:
+        started = time.monotonic()
+        result = early_warning_flags_roll(school=school, day=day)
+        run.rows_changed = result.changed
+        details = f"{result.created} raised, {result.updated} updated, {result.deleted} cleared"
+        phrase = _changed_phrase(result.changed, details, time.monotonic() - started, run)
+        _job_run_finish(run, status=Status.SUCCEEDED, summary=f"{Job.EARLY_WARNING}: {label}: {phrase}")
+    return run
+
+
 # --- the schedule ---------------------------------------------------------------------------------
 
 
@@ -594,6 +639,8 @@ def scheduled_runs_due(*, now: datetime.datetime, schedules: dict[str, Schedule]
                     due.append(DueRun(job, school.pk, slot, local_date, term_ids=term_ids))
             elif job == Job.TEACHER_METRICS:
                 due.append(DueRun(job, school.pk, slot, local_date, week=week_start(local_date)))
+            elif job == Job.EARLY_WARNING:
+                due.append(DueRun(job, school.pk, slot, local_date))
     return due
 
 

@@ -3,11 +3,11 @@
 ``keys_for(model, pks)`` reads the rows (with the joins their keys need) and names every summary
 key they contribute to. Called before a change (the old keys) and after it (the new keys), so a
 row that moves to another student, date, lesson, homework or term refreshes both places.
-The ``*_discover`` functions list every key that has source data or a stored row, for scopes
-(a student who changes class, a term whose dates change, a rebuild).
+Each table's module in ``analytics.engine`` lists every key of its table that has source data or a
+stored row (its ``*_discover`` function), for scopes: a student who changes class, a term whose dates
+change, a rebuild.
 """
 
-import datetime
 import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
@@ -15,14 +15,7 @@ from dataclasses import dataclass, field, fields
 from django.db import connection, models
 from django.db.models import OuterRef, Q, Subquery
 
-from analytics.definitions import week_end, week_start
-from analytics.models import (
-    SchoolDailySummary,
-    StudentDailySummary,
-    StudentTermAttendance,
-    StudentTermPerformance,
-    TeacherPerformanceMetric,
-)
+from analytics.definitions import week_start
 from attendance.models import Attendance, Lesson
 from communication.models import Communication
 from core.dates import local_date
@@ -378,148 +371,3 @@ SOURCES = (
         parents=("invoice",),
     ),
 )
-
-
-# --- discovery: every key with source data or a stored row --------------------------------------
-
-
-def _in_range(lookup: str, period: tuple[datetime.date, datetime.date] | None) -> dict:
-    return {f"{lookup}__range": period} if period else {}
-
-
-def daily_keys_discover(*, student_ids: Iterable[int], period=None) -> set:
-    student_ids = set(student_ids)
-    keys = set(
-        Attendance.objects.filter(student_id__in=student_ids, **_in_range("lesson__date", period))
-        .values_list("student_id", "lesson__date")
-        .distinct()
-    )
-    keys.update(
-        Student.objects.filter(id__in=student_ids, **_in_range("class_group__homework__due_date", period))
-        .exclude(class_group__homework__isnull=True)
-        .values_list("id", "class_group__homework__due_date")
-        .distinct()
-    )
-    keys.update(
-        StudentDailySummary.objects.filter(student_id__in=student_ids, **_in_range("date", period)).values_list(
-            "student_id", "date"
-        )
-    )
-    return keys
-
-
-def term_keys_discover(*, term_ids: Iterable[int], student_ids: Iterable[int] | None = None) -> set:
-    term_ids = set(term_ids)
-    student_filter = {"student_id__in": set(student_ids)} if student_ids is not None else {}
-    keys = set()
-    for term in AcademicTerm.objects.filter(id__in=term_ids):
-        period = (term.start_date, term.end_date)
-        keys.update(
-            (student_id, term.pk, subject_id)
-            for student_id, subject_id in Attendance.objects.filter(
-                lesson__class_group__school_id=term.school_id,
-                lesson__date__range=period,
-                lesson__subject__isnull=False,
-                **student_filter,
-            )
-            .values_list("student_id", "lesson__subject_id")
-            .distinct()
-        )
-        keys.update(
-            (student_id, term.pk, subject_id)
-            for student_id, subject_id in HomeworkSubmission.objects.filter(
-                homework__class_group__school_id=term.school_id,
-                homework__due_date__range=period,
-                grade__isnull=False,
-                **student_filter,
-            )
-            .values_list("student_id", "homework__subject_id")
-            .distinct()
-        )
-    keys.update(
-        StudentTermPerformance.objects.filter(term_id__in=term_ids, **student_filter).values_list(
-            "student_id", "term_id", "subject_id"
-        )
-    )
-    return keys
-
-
-def teacher_keys_discover(*, teacher_ids: Iterable[int], period=None) -> set:
-    teacher_ids = set(teacher_ids)
-    keys = set()
-    for teacher_id, day in (
-        Lesson.objects.filter(teacher_id__in=teacher_ids, **_in_range("date", period))
-        .values_list("teacher_id", "date")
-        .distinct()
-    ):
-        keys.add((teacher_id, week_start(day)))
-    for teacher_id, day in (
-        Homework.objects.filter(teacher_id__in=teacher_ids, **_in_range("assigned_date", period))
-        .values_list("teacher_id", "assigned_date")
-        .distinct()
-    ):
-        keys.add((teacher_id, week_start(day)))
-    messages = Communication.objects.filter(sender__teacher__id__in=teacher_ids).values_list("id", flat=True)
-    keys.update(key for key in communication_keys(messages).teacher if not period or _week_overlaps(key[1], period))
-    keys.update(
-        (teacher_id, week)
-        for teacher_id, week in TeacherPerformanceMetric.objects.filter(teacher_id__in=teacher_ids).values_list(
-            "teacher_id", "week_start"
-        )
-        if not period or _week_overlaps(week, period)
-    )
-    return keys
-
-
-def _week_overlaps(monday: datetime.date, period: tuple[datetime.date, datetime.date]) -> bool:
-    return monday <= period[1] and week_end(monday) >= period[0]
-
-
-def term_attendance_keys_discover(*, term_ids: Iterable[int], student_ids: Iterable[int] | None = None) -> set:
-    """(student, term) keys with marked days in the term or a stored row (of the students, or of everyone)."""
-    student_filter = {"student_id__in": set(student_ids)} if student_ids is not None else {}
-    keys = set()
-    for term in AcademicTerm.objects.filter(id__in=set(term_ids)):
-        keys.update(
-            (student_id, term.pk)
-            for student_id in StudentDailySummary.objects.filter(
-                school_id=term.school_id,
-                date__range=(term.start_date, term.end_date),
-                lessons_marked__gt=0,
-                **student_filter,
-            )
-            .values_list("student_id", flat=True)
-            .distinct()
-        )
-    keys.update(
-        StudentTermAttendance.objects.filter(term_id__in=set(term_ids), **student_filter).values_list(
-            "student_id", "term_id"
-        )
-    )
-    return keys
-
-
-def school_days_discover(*, school_id: int, period=None) -> set:
-    """Dates of the school with daily rows, invoices issued, payments received, or a stored rollup."""
-    keys = {
-        (school_id, day)
-        for day in StudentDailySummary.objects.filter(school_id=school_id, **_in_range("date", period))
-        .values_list("date", flat=True)
-        .distinct()
-    }
-    keys.update(
-        (school_id, day)
-        for day in FeeInvoice.objects.filter(student__school_id=school_id, **_in_range("issued_on", period))
-        .values_list("issued_on", flat=True)
-        .distinct()
-    )
-    keys.update(payment_keys(Payment.objects.filter(invoice__student__school_id=school_id).values("pk")).school_days)
-    keys.update(
-        (school_id, day)
-        for day in SchoolDailySummary.objects.filter(school_id=school_id, **_in_range("date", period)).values_list(
-            "date", flat=True
-        )
-    )
-    if period:
-        keys = {key for key in keys if period[0] <= key[1] <= period[1]}
-    return keys

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from attendance.models import AttendanceStatus
+from core.bounds import BEHAVIOUR_SCALE, within
 from schools.models import AcademicTerm, School, Student, Subject, Teacher
 
 PERCENT = {"max_digits": 5, "decimal_places": 2, "validators": [MinValueValidator(0), MaxValueValidator(100)]}
@@ -126,6 +127,7 @@ class JobRun(models.Model):
     class Job(models.TextChoices):
         CLASS_RANKS = "calculate_class_ranks", "Class ranks"
         TEACHER_METRICS = "generate_teacher_metrics", "Teacher metrics"
+        EARLY_WARNING = "roll_early_warning_flags", "Early-warning flags"
 
     class Status(models.TextChoices):
         RUNNING = "RUNNING", "Running"
@@ -228,3 +230,95 @@ class SchoolDailySummary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.school} {self.date}"
+
+
+DAYS = [MinValueValidator(1), MaxValueValidator(366)]
+COUNT = [MinValueValidator(1), MaxValueValidator(1000)]
+
+
+class EarlyWarningSettings(models.Model):
+    """A school's early-warning thresholds (docs/metrics.md, "Early-warning flags"), and the date its flags are as of.
+
+    A school without a row uses the defaults (those of the spec). Saving a row recomputes the school's flags.
+    """
+
+    school = models.OneToOneField(School, on_delete=models.CASCADE, related_name="early_warning")
+    attendance_below = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("90"),
+        validators=PERCENT["validators"],
+        help_text="Attendance flag: attended / counted below this percentage ...",
+    )
+    attendance_dates = models.PositiveSmallIntegerField(
+        default=20, validators=DAYS, help_text="... over the student's marks on this many latest dates with a mark."
+    )
+    homework_missing = models.PositiveSmallIntegerField(
+        default=3, validators=COUNT, help_text="Homework flag: at least this many homework not handed in on time ..."
+    )
+    homework_days = models.PositiveSmallIntegerField(
+        default=14, validators=DAYS, help_text="... among those due in this many days before the as-of date."
+    )
+    grade_drop = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("10"),
+        validators=PERCENT["validators"],
+        help_text="Grades flag: the recent window's mean this many points or more below the window before ...",
+    )
+    grade_window_days = models.PositiveSmallIntegerField(
+        default=28, validators=DAYS, help_text="... each window this many days long ..."
+    )
+    grade_window_grades = models.PositiveSmallIntegerField(
+        default=2, validators=COUNT, help_text="... and needing at least this many grades."
+    )
+    term_average_below = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("40"),
+        validators=PERCENT["validators"],
+        help_text="Grades flag too: a subject's term average below this.",
+    )
+    behaviour_score_at_most = models.SmallIntegerField(
+        default=2, validators=within(BEHAVIOUR_SCALE), help_text="Behaviour flag: scores at or below this ..."
+    )
+    behaviour_scores = models.PositiveSmallIntegerField(
+        default=2, validators=COUNT, help_text="... at least this many of them ..."
+    )
+    behaviour_days = models.PositiveSmallIntegerField(
+        default=14, validators=DAYS, help_text="... in this many days up to the as-of date."
+    )
+    flags_as_of = models.DateField(
+        null=True, blank=True, help_text="The date the flags are as of; moved to the new day by the nightly job."
+    )
+
+    class Meta:
+        verbose_name_plural = "early-warning settings"
+
+    def __str__(self) -> str:
+        return f"Early-warning settings of {self.school}"
+
+
+class StudentFlag(models.Model):
+    """One row per student and early-warning rule that holds as of ``as_of``, with the figures behind it."""
+
+    class Reason(models.TextChoices):
+        ATTENDANCE = "attendance", "Attendance"
+        HOMEWORK = "homework", "Homework"
+        GRADES = "grades", "Grades"
+        BEHAVIOUR = "behaviour", "Behaviour"
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="flags")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    as_of = models.DateField()
+    figures = models.JSONField(help_text="The figures behind the flag and the thresholds applied.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["student_id", "reason"]
+        constraints = [models.UniqueConstraint(fields=["student", "reason"], name="student_flag_unique")]
+        indexes = [models.Index(fields=["school", "reason"])]
+
+    def __str__(self) -> str:
+        return f"{self.student}: {self.reason} as of {self.as_of}"

@@ -12,20 +12,22 @@ from fractions import Fraction
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from analytics.definitions import mean_percentage, percentage, round_half_up, week_start
+from analytics.engine.flags import REASONS, flag_text
 from analytics.models import (
     SchoolDailySummary,
     StudentDailySummary,
+    StudentFlag,
     StudentTermAttendance,
     StudentTermPerformance,
     StudentTermStanding,
     TeacherPerformanceMetric,
 )
 from homework.models import Grade
-from schools.models import AcademicTerm, ClassGroup, School, Student, Teacher
+from schools.models import AcademicTerm, ClassGroup, School, Student, Subject, Teacher
 
 
 def school_today(*, school: School) -> datetime.date:
@@ -191,6 +193,7 @@ def student_overview(
         "behavior": [
             {"date": day["date"], "score": day["behavior_score"]} for day in days if day["behavior_score"] is not None
         ],
+        "flags": student_flags(student_ids=[student.pk]).get(student.pk, []),
     }
 
 
@@ -549,6 +552,7 @@ def class_students(*, class_group_id: int, term: AcademicTerm | None) -> dict:
             *(row.updated_at for row in attendance.values()),
             *(row["updated"] for row in homework.values()),
         )
+    flags = student_flags(student_ids=ids) if ids else {}
     result = []
     for student in students:
         standing = standings.get(student.pk)
@@ -572,6 +576,8 @@ def class_students(*, class_group_id: int, term: AcademicTerm | None) -> dict:
                     "missing": due - on_time - late,
                     "completion_rate": percentage(on_time, due),
                 },
+                "flags": flags.get(student.pk, []),
+                "flag_reasons": ", ".join(flag["reason"] for flag in flags.get(student.pk, [])),
             }
         )
     return {"as_of": as_of, "students": result}
@@ -613,4 +619,66 @@ def classes_compared(*, term: AcademicTerm | None, class_group_ids: Iterable[int
             ),
         }
         for klass in classes
+    ]
+
+
+# --- early warning ----------------------------------------------------------------------------------
+
+
+def student_flags(*, student_ids: Iterable[int]) -> dict[int, list[dict]]:
+    """Each student's early-warning flags (docs/metrics.md), in the rules' order, with the reason in words."""
+    rows = list(
+        StudentFlag.objects.filter(student_id__in=set(student_ids))
+        .order_by()
+        .values("student_id", "reason", "as_of", "figures")
+    )
+    subject_ids = {
+        low["subject_id"]
+        for row in rows
+        if row["reason"] == StudentFlag.Reason.GRADES
+        for low in row["figures"]["low_subjects"]
+    }
+    names = dict(Subject.objects.filter(id__in=subject_ids).values_list("id", "name")) if subject_ids else {}
+    flags = defaultdict(list)
+    for row in sorted(rows, key=lambda row: (row["student_id"], REASONS.index(row["reason"]))):
+        flags[row["student_id"]].append(
+            {
+                "reason": row["reason"],
+                "as_of": row["as_of"],
+                "text": flag_text(row["reason"], row["figures"], names),
+                "figures": row["figures"],
+            }
+        )
+    return dict(flags)
+
+
+def students_at_risk(*, students: QuerySet[Student], reason: str | None = None) -> QuerySet[Student]:
+    """The students among ``students`` with a flag (of the reason, if given), by class, then name."""
+    flagged = StudentFlag.objects.filter(student_id=OuterRef("pk"))
+    if reason:
+        flagged = flagged.filter(reason=reason)
+    return (
+        students.filter(Exists(flagged))
+        .select_related("class_group")
+        .order_by("class_group__name", "last_name", "first_name", "pk")
+    )
+
+
+def at_risk_items(*, students: Iterable[Student]) -> list[dict]:
+    """The list items of the at-risk students: who they are, and their flags."""
+    students = list(students)
+    flags = student_flags(student_ids=[student.pk for student in students])
+    return [
+        {
+            "student": {
+                "id": student.pk,
+                "name": student.full_name,
+                "student_number": student.student_number,
+                "class_group": (
+                    {"id": student.class_group.pk, "name": student.class_group.name} if student.class_group else None
+                ),
+            },
+            "flags": flags.get(student.pk, []),
+        }
+        for student in students
     ]

@@ -68,6 +68,25 @@ def generate_teacher_metrics(
     return run.summary
 
 
+@shared_task(**JOB_TASK_OPTIONS)
+def roll_early_warning_flags(*, school_id: int, day: str | None = None, scheduled_for: str | None = None) -> str:
+    """Roll the school's early-warning flags over to the day (ISO date; default today there); returns the summary."""
+    slot = _slot(scheduled_for)
+    if slot and jobs.job_slot_settled(job=JobRun.Job.EARLY_WARNING, school_id=school_id, scheduled_for=slot):
+        return f"{JobRun.Job.EARLY_WARNING}: school {school_id}: slot {scheduled_for} already done"
+    try:
+        run = jobs.early_warning_flags_run(
+            school=School.objects.get(pk=school_id),
+            day=datetime.date.fromisoformat(day) if day else None,
+            scheduled_for=slot,
+        )
+    except jobs.JobAlreadyRunning as refused:
+        logger.warning("%s", refused)
+        return str(refused)
+    logger.info("%s", run.summary)
+    return run.summary
+
+
 @shared_task
 def dispatch_scheduled_jobs() -> int:
     """Queue every school's job whose local slot has passed and has no run yet; returns how many were queued."""
@@ -77,6 +96,13 @@ def dispatch_scheduled_jobs() -> int:
         if run.job == JobRun.Job.CLASS_RANKS:
             queue = functools.partial(
                 calculate_class_ranks.delay, school_id=run.school_id, term_ids=list(run.term_ids), scheduled_for=slot
+            )
+        elif run.job == JobRun.Job.EARLY_WARNING:
+            queue = functools.partial(
+                roll_early_warning_flags.delay,
+                school_id=run.school_id,
+                day=run.local_date.isoformat(),
+                scheduled_for=slot,
             )
         else:
             queue = functools.partial(

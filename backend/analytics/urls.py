@@ -1,6 +1,7 @@
 from django.urls import path
 
 from analytics.apis import (
+    AtRiskApi,
     BehaviorScoreApi,
     SchoolHealthApi,
     StudentOverviewApi,
@@ -14,4 +15,5 @@ urlpatterns = [
     path("student/<int:student_id>/behavior/", BehaviorScoreApi.as_view(), name="student-behavior"),
     path("student/<int:student_id>/teacher-comment/", TeacherCommentApi.as_view(), name="student-teacher-comment"),
     path("admin/school-health/", SchoolHealthApi.as_view(), name="school-health"),
+    path("students/at-risk/", AtRiskApi.as_view(), name="students-at-risk"),
 ]

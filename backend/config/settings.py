@@ -257,6 +257,7 @@ CELERY_TIMEZONE = "UTC"
 ANALYTICS_JOB_SCHEDULES = {
     "calculate_class_ranks": {"time": "02:00"},  # nightly
     "generate_teacher_metrics": {"time": "18:00", "weekday": 4},  # Fridays (Monday is 0)
+    "roll_early_warning_flags": {"time": "00:05"},  # nightly: the flags of the day that starts
 }
 CELERY_BEAT_SCHEDULE = {
     "analytics-dispatch-scheduled-jobs": {

@@ -23,6 +23,7 @@ CLASS_STUDENTS = CsvTable(
         ("homework_late", "homework.late"),
         ("homework_missing", "homework.missing"),
         ("homework_completion_rate", "homework.completion_rate"),
+        ("flags", "flag_reasons"),
     ),
 )
 

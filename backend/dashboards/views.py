@@ -28,7 +28,7 @@ from dashboards.forms import BehaviourScoreForm, ReportQueryForm, TeacherComment
 from reportcards import selectors as card_selectors
 from reportcards import services as card_services
 from reportcards.models import ReportCardJob
-from schools.models import AcademicTerm, School
+from schools.models import AcademicTerm, School, Student
 from schools.selectors import (
     Role,
     class_groups_visible_to,
@@ -264,6 +264,7 @@ CLASS_COLUMNS = {
     "position": ("Position", lambda row: row["rank"]),
     "attendance": ("Attendance", lambda row: row["attendance_percentage"]),
     "homework": ("Homework on time", lambda row: row["homework"]["completion_rate"]),
+    "flags": ("Flags", lambda row: len(row["flags"])),
 }
 
 
@@ -353,6 +354,10 @@ def school_health(request, school_id: int):
             "query": query,
             "health": health,
             "below": selectors.students_below_attendance(term=term) if term else [],
+            "at_risk": selectors.at_risk_items(
+                students=selectors.students_at_risk(students=Student.objects.filter(school=school))
+            ),
+            "at_risk_csv": api_csv("students-at-risk", school=school.pk),
             "today_note": f"{health['today']['students_present']} of {health['today']['students_marked']} students in",
             "below_note": f"of {health['low_attendance']['of']} students" if health["low_attendance"] else None,
             "classes": classes,

@@ -123,7 +123,7 @@ class StudentPlan:
     date_of_birth: datetime.date
     class_index: int = 0
     family: int = 0
-    profile: str = "regular"  # regular, often late, chronically absent
+    profile: str = "regular"  # regular, often late, chronically absent, sliding grades
     ability: float = 65.0  # expected percentage in an average subject
     subject_bias: dict[int, float] = field(default_factory=dict)
     diligence: float = 0.9  # chance of handing homework in
@@ -133,6 +133,7 @@ class StudentPlan:
     late_rate: float = 0.02  # chance of arriving late on a day
     skip_rate: float = 0.0  # chance of missing a single lesson while in school
     conduct: float = 4.0  # typical behaviour score
+    slide: float = 0.0  # points a week the grades fall by in the second half of the simulated period
     # Simulation state.
     spell_left: int = 0
     spell_excused: bool = False
@@ -710,17 +711,24 @@ def _profiles(
         rng.shuffle(members)
         chronic = max(1, round(len(members) * 0.08))
         late = round(len(members) * 0.10)
+        sliding = round(len(members) * 0.05)
         for position, student_index in enumerate(members):
             student = students[student_index]
             if position < chronic:
                 student.profile = "chronically absent"
             elif position < chronic + late:
                 student.profile = "often late"
+            elif position < chronic + late + sliding:
+                # Grades that fall week after week (the early-warning "grades" flag is there to catch them).
+                student.profile = "sliding grades"
+                student.slide = 6.0
     for student in students:
         student.ability = _clamp(rng.gauss(67, 11), 48, 92)
         student.subject_bias = {s: _clamp(rng.gauss(0, 6), -12, 12) for s in range(len(subjects))}
-        student.diligence = _clamp(rng.gauss(0.9, 0.06), 0.6, 0.99)
-        student.punctuality = _clamp(rng.gauss(0.92, 0.05), 0.7, 0.99)
+        # Most students hand nearly everything in on time; the few who do not are the ones to notice (with ten
+        # subjects a class is set about 24 homework a fortnight, and the early-warning flag starts at 3 missed).
+        student.diligence = _clamp(rng.gauss(0.97, 0.03), 0.8, 0.995)
+        student.punctuality = _clamp(rng.gauss(0.97, 0.03), 0.8, 0.995)
         student.conduct = _clamp(rng.gauss(4.0, 0.5), 2.5, 4.9)
         student.absence_start = rng.uniform(0.004, 0.018)
         student.excused_share = rng.uniform(0.6, 0.9)
@@ -1019,6 +1027,9 @@ def _submission(plan, events, rng, message_rng, guardians_of, homework, student_
     submit_day.submissions.append(submission)
 
     percent = student.ability + student.subject_bias[homework.subject] + difficulty + rng.gauss(0, 7)
+    if student.slide:
+        middle = plan.first_day + (plan.last_day - plan.first_day) / 2
+        percent -= student.slide * max(0, (homework.due_date - middle).days) / 7
     if late:
         percent -= 8
     percent = _clamp(percent, 0, 100)

@@ -361,6 +361,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("school-health", "GET"): Operation(
         "GET", admin_only(200, 404), path=lambda o: f"/api/analytics/admin/school-health/?school={o['school'].pk}"
     ),
+    # A class outside the caller's scope is refused like one that does not exist (400 naming class_group).
+    ("students-at-risk", "GET"): Operation(
+        "GET", scoped(200, 400), path=lambda o: f"/api/analytics/students/at-risk/?class_group={o['class_group'].pk}"
+    ),
 }
 
 # Rows a refused write must leave as they were.

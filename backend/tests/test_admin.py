@@ -36,6 +36,11 @@ def one_school() -> None:
     Group.objects.get_or_create(name="Office")
     Token.objects.create(user=teacher.user)
     if apps.is_installed("analytics"):
+        from analytics.models import EarlyWarningSettings
+
+        # A threshold every average is below, so the school has a flag; the flag date within the term.
+        EarlyWarningSettings.objects.create(school=school, term_average_below=100)
+        call_command("roll_early_warning_flags", school=str(school.pk), date="2026-11-20", stdout=io.StringIO())
         call_command("rebuild_analytics", school=school.pk, quiet_progress=True, stdout=io.StringIO())
         call_command("calculate_class_ranks", school=str(school.pk), term=str(term.pk), stdout=io.StringIO())
     if apps.is_installed("reportcards"):

@@ -30,8 +30,8 @@ ALLOWED = {
         "unlinks a login from other students: Student.user feeds no figure (not a tracked field)"
     ),
     ("benchmarks/service.py", "bench_school_ensure", "update"): "renames the benchmark school: no figure reads it",
-    ("analytics/services.py", "_apply", "bulk_create"): "the engine's own upsert of summary rows",
-    ("analytics/services.py", "_apply", "delete"): "the engine's own delete of summary rows",
+    ("analytics/engine/machinery.py", "apply", "bulk_create"): "the engine's own upsert of summary rows",
+    ("analytics/engine/machinery.py", "apply", "delete"): "the engine's own delete of summary rows",
 }
 
 

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
-from analytics.models import StudentDailySummary, StudentTermPerformance, TeacherPerformanceMetric
+from analytics.models import (
+    EarlyWarningSettings,
+    StudentDailySummary,
+    StudentFlag,
+    StudentTermPerformance,
+    TeacherPerformanceMetric,
+)
 from attendance.models import Attendance, Lesson
 from communication.models import Communication
 from homework.models import Homework, HomeworkSubmission
@@ -52,6 +58,9 @@ TEACHER_FIELDS = (
     "lessons_attended",
     "lessons_counted",
 )
+
+
+FLAG_FIELDS = ("school_id", "as_of", "figures")
 
 
 def half_up(value: Fraction) -> Decimal:
@@ -276,8 +285,161 @@ def expected_teacher() -> dict[tuple, dict]:
     return rows
 
 
+# SPEC §9's defaults, restated here (not read from the engine).
+FLAG_DEFAULTS = {
+    "attendance_below": Decimal("90"),
+    "attendance_dates": 20,
+    "homework_missing": 3,
+    "homework_days": 14,
+    "grade_drop": Decimal("10"),
+    "grade_window_days": 28,
+    "grade_window_grades": 2,
+    "term_average_below": Decimal("40"),
+    "behaviour_score_at_most": 2,
+    "behaviour_scores": 2,
+    "behaviour_days": 14,
+}
+
+
+def _cents(value) -> str | None:
+    return None if value is None else str(Decimal(value).quantize(Decimal("0.01")))
+
+
+def _mean(percents: list[Fraction]) -> Decimal | None:
+    return half_up(sum(percents, Fraction(0)) / len(percents)) if percents else None
+
+
+def expected_flags() -> dict[tuple, dict]:
+    """(student, reason) -> {school_id, as_of, figures} of every early-warning rule that holds (docs/metrics.md)."""
+    rules = _school_rules()
+    settings = {row.school_id: row for row in EarlyWarningSettings.objects.all()}
+    school_settings, as_of = {}, {}
+    for school_id, school_rules in rules.items():
+        row = settings.get(school_id)
+        school_settings[school_id] = {name: getattr(row, name) for name in FLAG_DEFAULTS} if row else FLAG_DEFAULTS
+        today = datetime.datetime.now(datetime.UTC).astimezone(school_rules.tz).date()
+        as_of[school_id] = (row.flags_as_of if row else None) or today
+    students = {s["id"]: s for s in Student.objects.order_by().values("id", "school_id", "class_group_id")}
+
+    day_marks: dict[int, dict[datetime.date, Tally]] = defaultdict(lambda: defaultdict(Tally))
+    for m in Attendance.objects.order_by().values("student_id", "status", "lesson__date"):
+        day_marks[m["student_id"]][m["lesson__date"]].add(m["status"])
+    submitted = {
+        (s["homework_id"], s["student_id"]): s["submitted_at"]
+        for s in HomeworkSubmission.objects.order_by().values("homework_id", "student_id", "submitted_at")
+    }
+    homework_by_class: dict[int, list[dict]] = defaultdict(list)
+    for h in Homework.objects.order_by().values("id", "class_group_id", "due_date"):
+        homework_by_class[h["class_group_id"]].append(h)
+    grades: dict[int, list[tuple]] = defaultdict(list)
+    for g in (
+        HomeworkSubmission.objects.filter(grade__isnull=False)
+        .order_by()
+        .values("student_id", "homework__due_date", "homework__max_score", "grade__score")
+    ):
+        percent = Fraction(g["grade__score"]) / Fraction(g["homework__max_score"]) * 100
+        grades[g["student_id"]].append((g["homework__due_date"], percent))
+    behaviour: dict[int, list[tuple]] = defaultdict(list)
+    for r in StudentDailySummary.objects.filter(behavior_score__isnull=False).values(
+        "student_id", "date", "behavior_score"
+    ):
+        behaviour[r["student_id"]].append((r["date"], r["behavior_score"]))
+    terms = {t["id"]: t for t in AcademicTerm.objects.order_by().values("id", "school_id", "start_date", "end_date")}
+    averages: dict[int, list[tuple]] = defaultdict(list)
+    for (student_id, term_id, subject_id), row in expected_term().items():
+        if row["average_grade"] is not None:
+            averages[student_id].append((terms[term_id], subject_id, row["average_grade"]))
+
+    rows = {}
+    for student_id, student in students.items():
+        school_id = student["school_id"]
+        limits, day, school_rules = school_settings[school_id], as_of[school_id], rules[school_id]
+        found = {}
+
+        dates = sorted((d for d in day_marks[student_id] if d <= day), reverse=True)[: limits["attendance_dates"]]
+        attended = sum(day_marks[student_id][d].attended(school_rules) for d in dates)
+        counted = sum(day_marks[student_id][d].counted(school_rules) for d in dates)
+        rate = percentage(attended, counted)
+        if rate is not None and rate < limits["attendance_below"]:
+            found["attendance"] = {
+                "rate": _cents(rate),
+                "attended": attended,
+                "counted": counted,
+                "dates": len(dates),
+                "window_dates": limits["attendance_dates"],
+                "threshold": _cents(limits["attendance_below"]),
+            }
+
+        due = missing = 0
+        for h in homework_by_class.get(student["class_group_id"], []):
+            if not day - datetime.timedelta(days=limits["homework_days"]) <= h["due_date"] < day:
+                continue
+            due += 1
+            moment = submitted.get((h["id"], student_id))
+            if moment is None or moment.astimezone(school_rules.tz).date() > h["due_date"]:
+                missing += 1
+        if missing >= limits["homework_missing"]:
+            found["homework"] = {
+                "missing": missing,
+                "due": due,
+                "days": limits["homework_days"],
+                "threshold": limits["homework_missing"],
+            }
+
+        window = limits["grade_window_days"]
+        recent_from = day - datetime.timedelta(days=window - 1)
+        earlier_from = recent_from - datetime.timedelta(days=window)
+        recent = [p for d, p in grades[student_id] if recent_from <= d <= day]
+        earlier = [p for d, p in grades[student_id] if earlier_from <= d < recent_from]
+        enough = min(len(recent), len(earlier)) >= limits["grade_window_grades"]
+        drop = _mean(earlier) - _mean(recent) if enough else None
+        sliding = drop is not None and drop >= limits["grade_drop"]
+        low = sorted(
+            (subject_id, average)
+            for term, subject_id, average in averages[student_id]
+            if term["school_id"] == school_id
+            and term["start_date"] <= day <= term["end_date"]
+            and average < limits["term_average_below"]
+        )
+        if sliding or low:
+            found["grades"] = {
+                "sliding": sliding,
+                "recent_mean": _cents(_mean(recent)),
+                "recent_grades": len(recent),
+                "earlier_mean": _cents(_mean(earlier)),
+                "earlier_grades": len(earlier),
+                "drop": _cents(drop),
+                "window_days": window,
+                "window_grades": limits["grade_window_grades"],
+                "drop_threshold": _cents(limits["grade_drop"]),
+                "low_subjects": [{"subject_id": s, "average": _cents(a)} for s, a in low],
+                "average_threshold": _cents(limits["term_average_below"]),
+            }
+
+        first = day - datetime.timedelta(days=limits["behaviour_days"] - 1)
+        low_scores = sum(
+            1 for d, score in behaviour[student_id] if first <= d <= day and score <= limits["behaviour_score_at_most"]
+        )
+        if low_scores >= limits["behaviour_scores"]:
+            found["behaviour"] = {
+                "low_scores": low_scores,
+                "at_most": limits["behaviour_score_at_most"],
+                "days": limits["behaviour_days"],
+                "threshold": limits["behaviour_scores"],
+            }
+
+        for reason, figures in found.items():
+            rows[(student_id, reason)] = {"school_id": school_id, "as_of": day, "figures": figures}
+    return rows
+
+
 def expected_all() -> dict[str, dict]:
-    return {"daily": expected_daily(), "term": expected_term(), "teacher": expected_teacher()}
+    return {
+        "daily": expected_daily(),
+        "term": expected_term(),
+        "teacher": expected_teacher(),
+        "flags": expected_flags(),
+    }
 
 
 def actual_all() -> dict[str, dict]:
@@ -297,13 +459,18 @@ def actual_all() -> dict[str, dict]:
             (r["teacher_id"], r["week_start"]): {f: r[f] for f in TEACHER_FIELDS}
             for r in TeacherPerformanceMetric.objects.order_by().values("teacher_id", "week_start", *TEACHER_FIELDS)
         },
+        "flags": {
+            (r["student_id"], r["reason"]): {f: r[f] for f in FLAG_FIELDS}
+            for r in StudentFlag.objects.order_by().values("student_id", "reason", *FLAG_FIELDS)
+        },
     }
 
 
 def differences(expected: dict[str, dict], actual: dict[str, dict]) -> list[str]:
-    """Human-readable differences between two sets of summary rows (empty when equal)."""
+    """Human-readable differences between two sets of summary rows (empty when equal), over the tables both name
+    (a hand-worked set may leave the flags out)."""
     out = []
-    for table in ("daily", "term", "teacher"):
+    for table in [name for name in ("daily", "term", "teacher", "flags") if name in expected and name in actual]:
         want, got = expected[table], actual[table]
         for key in sorted(set(want) | set(got), key=repr):
             if key not in got:

@@ -21,6 +21,7 @@ from django.test import RequestFactory, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.authtoken.models import Token, TokenProxy
 
+from analytics.models import EarlyWarningSettings
 from analytics.services import analytics_verify, behavior_score_set, teacher_comment_set
 from attendance.models import Attendance, Lesson
 from communication.models import Communication
@@ -284,6 +285,11 @@ ADMIN = {
         add=lambda w, row: {"username": row.username, "password1": PASSWORD, "password2": PASSWORD},
     ),
     Group: AdminRecipe(lambda w: Group.objects.create(name="Office"), lambda w, row: {"name": "Bursar"}),
+    # A school's thresholds: added, changed or deleted, the school's flags follow at once.
+    EarlyWarningSettings: AdminRecipe(
+        lambda w: EarlyWarningSettings.objects.create(school=w.school, behaviour_scores=1),
+        lambda w, row: {"attendance_below": "99.5", "homework_missing": "1", "behaviour_score_at_most": "4"},
+    ),
     TokenProxy: AdminRecipe(
         lambda w: TokenProxy.objects.get(pk=Token.objects.create(user=w.teacher.user).pk),
         lambda w, row: {"user": w.other_teacher.user.pk},

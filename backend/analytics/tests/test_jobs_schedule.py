@@ -27,8 +27,12 @@ def last_slot(schedule, tz, now):
     return jobs.schedule_last_slot(schedule=schedule, tz=tz, now=now)
 
 
-def test_the_settings_define_both_schedules():
-    assert jobs.job_schedules() == {"calculate_class_ranks": NIGHTLY, "generate_teacher_metrics": FRIDAY_EVENING}
+def test_the_settings_define_every_schedule():
+    assert jobs.job_schedules() == {
+        "calculate_class_ranks": NIGHTLY,
+        "generate_teacher_metrics": FRIDAY_EVENING,
+        "roll_early_warning_flags": jobs.Schedule(at=datetime.time(0, 5)),
+    }
 
 
 @pytest.mark.parametrize(
@@ -107,9 +111,14 @@ def test_due_runs_for_schools_in_nairobi_and_los_angeles():
     assert set(runs) == {
         ("calculate_class_ranks", nairobi.pk),
         ("generate_teacher_metrics", nairobi.pk),
+        ("roll_early_warning_flags", nairobi.pk),
         ("calculate_class_ranks", los_angeles.pk),
         ("generate_teacher_metrics", los_angeles.pk),
+        ("roll_early_warning_flags", los_angeles.pk),
     }
+    # The flags roll over at 00:05 local: 21:05 UTC the day before in Nairobi, 08:05 UTC in Los Angeles.
+    assert runs["roll_early_warning_flags", nairobi.pk].scheduled_for == utc(2026, 11, 26, 21, 5)
+    assert runs["roll_early_warning_flags", los_angeles.pk].scheduled_for == utc(2026, 11, 27, 8, 5)
     ranks = runs["calculate_class_ranks", nairobi.pk]
     assert (ranks.scheduled_for, ranks.local_date, ranks.term_ids) == (
         utc(2026, 11, 26, 23, 0),
@@ -126,8 +135,10 @@ def test_due_runs_for_schools_in_nairobi_and_los_angeles():
     for run in runs.values():
         record(run, JobRun.Status.SUCCEEDED)
     assert due(now) == {}
-    assert due(utc(2026, 11, 27, 22, 59)) == {}
+    assert due(utc(2026, 11, 27, 21, 4)) == {}
+    assert set(due(utc(2026, 11, 27, 22, 59))) == {("roll_early_warning_flags", nairobi.pk)}
     assert set(due(utc(2026, 11, 28, 2, 0))) == {
+        ("roll_early_warning_flags", nairobi.pk),
         ("calculate_class_ranks", nairobi.pk),
         ("generate_teacher_metrics", los_angeles.pk),
     }
@@ -137,10 +148,13 @@ def test_due_runs_for_schools_in_nairobi_and_los_angeles():
 def test_a_failed_slot_is_retried_a_few_times_and_a_stale_run_does_not_block_it():
     school = factories.SchoolFactory(timezone="Africa/Nairobi")
     now = utc(2026, 11, 27, 12, 0)
-    [metrics] = jobs.scheduled_runs_due(now=now)  # no term: only the teacher metrics are due
+    # No term: no ranks; the teacher metrics (and the flags' roll-over, recorded as done) are due.
+    [roll] = [run for run in jobs.scheduled_runs_due(now=now) if run.job == "roll_early_warning_flags"]
+    record(roll, JobRun.Status.SUCCEEDED)
+    [metrics] = jobs.scheduled_runs_due(now=now)
     record(metrics, JobRun.Status.RUNNING, heartbeat=now - datetime.timedelta(hours=2))
     assert any(run.school_id == school.pk for run in jobs.scheduled_runs_due(now=now))
-    JobRun.objects.all().delete()
+    JobRun.objects.exclude(job="roll_early_warning_flags").delete()
     for attempt in range(3):
         assert jobs.scheduled_runs_due(now=now), attempt
         record(metrics, JobRun.Status.FAILED)
@@ -204,8 +218,8 @@ def test_the_dispatcher_queues_each_due_job_after_commit_and_only_once(
     time_machine.move_to(utc(2026, 11, 27, 15, 5), tick=False)
 
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        assert tasks.dispatch_scheduled_jobs.delay().get() == 2
-    assert len(queued) == 2
+        assert tasks.dispatch_scheduled_jobs.delay().get() == 3
+    assert len(queued) == 3
     assert not JobRun.objects.exists()  # nothing runs before the dispatcher's transaction commits
 
     for callback in queued:
@@ -216,6 +230,7 @@ def test_the_dispatcher_queues_each_due_job_after_commit_and_only_once(
     assert runs["generate_teacher_metrics"].scheduled_for == utc(2026, 11, 27, 15, 0)
     assert runs["generate_teacher_metrics"].period_start == datetime.date(2026, 11, 23)
     assert sorted(StudentTermPerformance.objects.values_list("rank", flat=True)) == [1, 2]
+    assert runs["roll_early_warning_flags"].period_start == datetime.date(2026, 11, 27)  # Friday in Nairobi
 
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.dispatch_scheduled_jobs.delay().get() == 0
@@ -223,7 +238,7 @@ def test_the_dispatcher_queues_each_due_job_after_commit_and_only_once(
     slot = utc(2026, 11, 26, 23, 0).isoformat()
     summaries = tasks.calculate_class_ranks.delay(school_id=school.pk, term_ids=[term.pk], scheduled_for=slot).get()
     assert summaries == [f"calculate_class_ranks: school {school.pk}: slot {slot} already done"]
-    assert JobRun.objects.count() == 2
+    assert JobRun.objects.count() == 3
 
 
 @pytest.mark.django_db

@@ -110,12 +110,12 @@ def test_figures_are_read_after_the_locks(w, monkeypatch):
     """A writer holding the student's lock (here: moving the student to a class with no homework) has
     committed by the time the locks are granted; the refresh must compute with the new class, not with the
     one it read while working out which keys to lock."""
-    from analytics import services
+    from analytics.engine import machinery
     from schools.models import Student
     from tests.factories import ClassGroupFactory
 
     other_class = ClassGroupFactory(school=w.school)
-    real_lock = services._lock
+    real_lock = machinery.lock
     moved = []
 
     def lock_granted_after_a_class_change(locks):
@@ -126,7 +126,7 @@ def test_figures_are_read_after_the_locks(w, monkeypatch):
             student.class_group = other_class
             student.save()
 
-    monkeypatch.setattr(services, "_lock", lock_granted_after_a_class_change)
+    monkeypatch.setattr(machinery, "lock", lock_granted_after_a_class_change)
     submission = HomeworkSubmission.objects.get(student=w.student)
     submission.submitted_at += datetime.timedelta(hours=1)
     submission.save()

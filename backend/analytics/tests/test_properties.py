@@ -7,17 +7,20 @@ through changes of the school's rules, time zone, a student's class and the term
 a savepoint that is rolled back afterwards.
 """
 
+import contextlib
 import datetime
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from analytics.models import StudentDailySummary, StudentTermPerformance, TeacherPerformanceMetric
+from analytics import services
+from analytics.models import EarlyWarningSettings, StudentDailySummary, StudentTermPerformance, TeacherPerformanceMetric
 from analytics.tests.oracle import assert_summaries_exact
 from attendance.models import Attendance, Lesson
 from attendance.services import roll_call_record
@@ -60,6 +63,34 @@ SCORES = [Decimal(v) for v in ("0", "5", "6.5", "13.01", "20", "33.33", "50")]
 SUMMARY_TABLES = [m._meta.db_table for m in (StudentDailySummary, StudentTermPerformance, TeacherPerformanceMetric)]
 
 index = st.integers(min_value=0, max_value=40)
+FLAG_SETTINGS = [
+    {
+        "attendance_dates": 3,
+        "attendance_below": Decimal("75"),
+        "homework_missing": 1,
+        "homework_days": 4,
+        "grade_window_days": 2,
+        "grade_window_grades": 1,
+        "grade_drop": Decimal("5"),
+        "term_average_below": Decimal("50"),
+        "behaviour_scores": 1,
+        "behaviour_score_at_most": 3,
+        "behaviour_days": 3,
+    },
+    {
+        "attendance_dates": 2,
+        "attendance_below": Decimal("50.5"),
+        "homework_missing": 2,
+        "homework_days": 6,
+        "grade_window_days": 3,
+        "grade_window_grades": 2,
+        "grade_drop": Decimal("0"),
+        "term_average_below": Decimal("66.67"),
+        "behaviour_scores": 2,
+        "behaviour_score_at_most": 2,
+        "behaviour_days": 5,
+    },
+]
 
 
 def pick(items: list, i: int):
@@ -78,6 +109,8 @@ def build_world() -> SimpleNamespace:
     w.office_user = SchoolAdminFactory(school=w.school).user
     w.students = [StudentFactory(school=w.school, class_group=w.classes[i % 2]) for i in range(5)]
     w.guardian = GuardianFactory(school=w.school, students=w.students[:2])
+    # Early-warning thresholds small enough for a few days of data to raise and clear every flag.
+    EarlyWarningSettings.objects.create(school=w.school, flags_as_of=DAYS[-1], **FLAG_SETTINGS[0])
     return w
 
 
@@ -428,16 +461,19 @@ class SummaryMachine(RuleBasedStateMachine):
 
     # -- teacher inputs --------------------------------------------------------------------------
 
-    @rule(s=index, d=index, score=st.integers(1, 5))
+    @rule(s=index, d=index, score=st.one_of(st.none(), st.integers(1, 5)))
     def behavior_score_set(self, s, d, score):
         student, day = pick(self.students, s), pick(DAYS, d)
-        # A day with no source data has no row (the invariant holds), so creating one is safe.
-        StudentDailySummary.objects.update_or_create(
-            student=student,
-            date=day,
-            defaults={"behavior_score": score},
-            create_defaults={"school": self.school, "behavior_score": score},
-        )
+        with contextlib.suppress(ValidationError):  # a day between the terms takes no score
+            services.behavior_score_set(student=Student.objects.get(pk=student.pk), day=day, score=score)
+
+    @rule(f=st.integers(0, len(FLAG_SETTINGS) - 1), d=index)
+    def early_warning_settings_change(self, f, d):
+        row = EarlyWarningSettings.objects.get(school=self.school)
+        for name, value in FLAG_SETTINGS[f].items():
+            setattr(row, name, value)
+        row.flags_as_of = pick(DAYS, d)
+        services.early_warning_settings_save(settings=row)
 
     @rule(i=index, text=st.sampled_from(["Works hard.", "Needs support."]))
     def teacher_comment_set(self, i, text):

@@ -66,13 +66,14 @@ def test_class_page_csv_holds_the_pages_figures_in_the_pages_order(hillcrest):
         "homework_late",
         "homework_missing",
         "homework_completion_rate",
+        "flags",
     ]
-    # Worked out in test_api_content; the page's sort (best average first) is kept.
-    assert rows[1:] == [
-        [str(w.ben.pk), "Ben Bello", "H002", "79.17", "1", "3", "1st of 3", "71.43", "4", "2", "1", "1", "50.00"],
-        [str(w.ann.pk), "Ann Abara", "H001", "76.67", "2", "3", "2nd of 3", "100.00", "4", "3", "1", "0", "75.00"],
-        [str(w.cat.pk), "Cat Chege", "H003", "66.25", "3", "3", "3rd of 3", "14.29", "4", "2", "1", "1", "50.00"],
-    ]
+    # Worked out in test_api_content; the page's sort (best average first) is kept. Flags as of the frozen
+    # today (23 September): Ben attends 5 of his 7 lessons (71.43%) and Cat 1 (14.29%), below 90%.
+    ben = [str(w.ben.pk), "Ben Bello", "H002", "79.17", "1", "3", "1st of 3", "71.43", "4", "2", "1", "1", "50.00"]
+    ann = [str(w.ann.pk), "Ann Abara", "H001", "76.67", "2", "3", "2nd of 3", "100.00", "4", "3", "1", "0", "75.00"]
+    cat = [str(w.cat.pk), "Cat Chege", "H003", "66.25", "3", "3", "3rd of 3", "14.29", "4", "2", "1", "1", "50.00"]
+    assert rows[1:] == [[*ben, "attendance"], [*ann, ""], [*cat, "attendance"]]
     on_page = figures(html)
     for row in rows[1:]:
         scope = f"student:{row[0]}"
@@ -113,7 +114,19 @@ def test_school_health_csvs_hold_the_pages_tables(hillcrest):
     url = f"/schools/{w.school.pk}/health/"
     html = client.get(url).content.decode()
     links = csv_links(html)
-    assert set(links) == {"weekly", "classes", "below"}
+    assert set(links) == {"weekly", "classes", "below", "at_risk"}
+    at_risk = follow(client, url, links["at_risk"])
+    assert [(row[0], row[4], row[5]) for row in at_risk[1:]] == [  # by class, then name
+        (str(w.ben.pk), "attendance", "2026-09-23"),
+        (str(w.cat.pk), "attendance", "2026-09-23"),
+    ]
+    assert at_risk[2][6] == "attendance 14.29% over the last 5 school days with marks (1 of 7 lessons); threshold 90%"
+    page_at_risk = re.findall(r'<tr data-at-risk="(\d+)">.*?<li data-flag="(\w+)">([^<]+) <small', html, re.S)
+    assert [(student, reason) for student, reason, _ in page_at_risk] == [
+        (str(w.ben.pk), "attendance"),
+        (str(w.cat.pk), "attendance"),
+    ]
+    assert page_at_risk[1][2] == at_risk[2][6]
 
     below = follow(client, url, links["below"])
     assert below[0] == [
@@ -197,7 +210,11 @@ def test_report_page_csvs_and_the_card(hillcrest):
     url = f"/students/{w.ben.pk}/report/?term={w.term.pk}&subject={w.maths.pk}"
     html = client.get(url).content.decode()
     links = csv_links(html)
-    assert set(links) == {"subjects", "grades", "grades_weekly", "attendance_weekly", "behavior"}
+    assert set(links) == {"subjects", "grades", "grades_weekly", "attendance_weekly", "behavior", "flags"}
+    # Ben attends 5 of his 7 lessons (on 5 days) up to the frozen today: 71.43%, below 90%.
+    text = "attendance 71.43% over the last 5 school days with marks (5 of 7 lessons); threshold 90%"
+    assert follow(client, url, links["flags"]) == [["reason", "as_of", "details"], ["attendance", "2026-09-23", text]]
+    assert f'<li data-flag="attendance"><strong>Attendance</strong>: {text} <small' in html
     assert links["subjects"] == (
         f"/api/analytics/student/{w.ben.pk}/overview/?format=csv&table=subjects&term={w.term.pk}&subject={w.maths.pk}"
     )

@@ -1,0 +1,320 @@
+"""StudentFlag: the early-warning rules (SPEC §9) that hold for a student as of the school's flag date.
+
+A rolled-up table like the others: its rows are recomputed for the students a change names, in the
+writer's transaction, after their daily and term rows (which it reads). The date the flags are as of is
+the school's ``EarlyWarningSettings.flags_as_of`` (today in the school's time zone when the school has
+none); the nightly job ``roll_early_warning_flags`` moves it to the new day and recomputes the school's
+flags, so every flag of a school is as of one date. docs/metrics.md, "Early-warning flags", defines each rule.
+"""
+
+import datetime
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from decimal import Decimal
+
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from analytics.definitions import mean_percentage, percentage
+from analytics.engine.machinery import STUDENT_LOCK, Computed, RefreshResult, Table, refresh
+from analytics.models import StudentDailySummary, StudentFlag, StudentTermPerformance
+from core.dates import days_later, local_date
+from homework.models import Grade
+from schools.models import School, Student
+
+Reason = StudentFlag.Reason
+REASONS = tuple(Reason.values)
+FlagKey = tuple[int, str]  # (student_id, reason)
+
+
+@dataclass(frozen=True)
+class FlagRules:
+    """A school's early-warning thresholds; the defaults are the spec's (EarlyWarningSettings has the same)."""
+
+    attendance_below: Decimal = Decimal("90")
+    attendance_dates: int = 20
+    homework_missing: int = 3
+    homework_days: int = 14
+    grade_drop: Decimal = Decimal("10")
+    grade_window_days: int = 28
+    grade_window_grades: int = 2
+    term_average_below: Decimal = Decimal("40")
+    behaviour_score_at_most: int = 2
+    behaviour_scores: int = 2
+    behaviour_days: int = 14
+
+
+RULE_FIELDS = tuple(f.name for f in fields(FlagRules))
+
+
+FLAGS = Table(
+    StudentFlag,
+    ("student_id", "reason"),
+    {"as_of": None, "figures": None},
+    {},
+    lock_class=STUDENT_LOCK,
+    lock_width=1,
+)
+
+
+def flag_keys(student_ids: Iterable[int]) -> set[FlagKey]:
+    """Every flag key of the students: one per rule."""
+    return {(student_id, reason) for student_id in student_ids for reason in REASONS}
+
+
+def flags_refresh(*, student_ids: Iterable[int], dry_run: bool = False) -> RefreshResult:
+    """Recompute the StudentFlag rows of the students (every rule), as of their school's flag date."""
+    return refresh(FLAGS, flag_keys(student_ids), flags_compute, dry_run=dry_run)
+
+
+def school_flag_settings(school_ids: Iterable[int]) -> dict[int, tuple[FlagRules, datetime.date]]:
+    """school id -> (its thresholds, the date its flags are as of)."""
+    now = timezone.now()
+    columns = [f"early_warning__{name}" for name in (*RULE_FIELDS, "flags_as_of")]
+    settings = {}
+    for row in School.objects.filter(id__in=set(school_ids)).order_by().values("id", "timezone", *columns):
+        has_row = row["early_warning__attendance_below"] is not None
+        rules = FlagRules(**{name: row[f"early_warning__{name}"] for name in RULE_FIELDS}) if has_row else FlagRules()
+        as_of = row["early_warning__flags_as_of"] or local_date(now, zoneinfo.ZoneInfo(row["timezone"]))
+        settings[row["id"]] = (rules, as_of)
+    return settings
+
+
+def _figure(value: Decimal | None) -> str | None:
+    """A figure stored in the flag's JSON: a decimal as a string with 2 places."""
+    return None if value is None else str(Decimal(value).quantize(Decimal("0.01")))
+
+
+def flags_compute(keys: set[FlagKey], **_) -> Computed:
+    """The flags of the keys' students that hold as of their school's flag date, each with its figures."""
+    student_ids = {student_id for student_id, _ in keys}
+    school_of = dict(Student.objects.filter(id__in=student_ids).order_by().values_list("id", "school_id"))
+    settings = school_flag_settings(set(school_of.values()))
+    by_school = defaultdict(set)
+    for student_id, school_id in school_of.items():
+        by_school[school_id].add(student_id)
+    if not by_school:
+        return {}
+
+    def per_school(student_path: str, date_path: str, first_day) -> Q:
+        """The rows of each school's students dated first_day(rules, as_of)..as_of."""
+        condition = Q(pk__in=[])
+        for school_id, students in by_school.items():
+            rules, as_of = settings[school_id]
+            dates = (first_day(rules, as_of), as_of)
+            condition |= Q(**{f"{student_path}__in": students, f"{date_path}__range": dates})
+        return condition
+
+    # Attendance: each student's latest marked dates up to the flag date (the most any school asks for).
+    most_dates = max(rules.attendance_dates for rules, _ in settings.values())
+    marked = defaultdict(list)
+    for row in (
+        StudentDailySummary.objects.filter(
+            per_school("student_id", "date", lambda rules, as_of: datetime.date.min), lessons_marked__gt=0
+        )
+        .annotate(latest=Window(RowNumber(), partition_by=[F("student_id")], order_by=F("date").desc()))
+        .filter(latest__lte=most_dates)
+        .order_by()
+        .values("student_id", "date", "lessons_attended", "lessons_counted")
+    ):
+        marked[row["student_id"]].append(row)
+
+    # Homework and behaviour: the daily rows of the last days before the flag date.
+    recent_days = defaultdict(list)
+    for row in (
+        StudentDailySummary.objects.filter(
+            per_school(
+                "student_id",
+                "date",
+                lambda rules, as_of: days_later(as_of, -max(rules.homework_days, rules.behaviour_days)),
+            )
+        )
+        .order_by()
+        .values("student_id", "date", "homework_due", "homework_on_time", "behavior_score")
+    ):
+        recent_days[row["student_id"]].append(row)
+
+    # Grades: the two windows, by the homework's due date.
+    grades = defaultdict(list)
+    for student_id, due, score, maximum in (
+        Grade.objects.filter(
+            per_school(
+                "submission__student_id",
+                "submission__homework__due_date",
+                lambda rules, as_of: days_later(as_of, 1 - 2 * rules.grade_window_days),
+            )
+        )
+        .order_by()
+        .values_list(
+            "submission__student_id", "submission__homework__due_date", "score", "submission__homework__max_score"
+        )
+    ):
+        grades[student_id].append((due, score, maximum))
+
+    # Term averages: the subject rows of the term containing the flag date.
+    low_averages = defaultdict(list)
+    current_term = Q(pk__in=[])
+    for school_id, students in by_school.items():
+        rules, as_of = settings[school_id]
+        current_term |= Q(
+            student_id__in=students,
+            term__school_id=school_id,
+            term__start_date__lte=as_of,
+            term__end_date__gte=as_of,
+            average_grade__isnull=False,
+        )
+    for student_id, subject_id, average in (
+        StudentTermPerformance.objects.filter(current_term)
+        .order_by("subject_id")
+        .values_list("student_id", "subject_id", "average_grade")
+    ):
+        # Compared here, in decimals: SQLite keeps the column as a float.
+        if Decimal(average) < settings[school_of[student_id]][0].term_average_below:
+            low_averages[student_id].append({"subject_id": subject_id, "average": _figure(average)})
+
+    computed = {}
+    for student_id, school_id in school_of.items():
+        rules, as_of = settings[school_id]
+        figures = {
+            Reason.ATTENDANCE: _attendance(marked.get(student_id, []), rules, as_of),
+            Reason.HOMEWORK: _homework(recent_days.get(student_id, []), rules, as_of),
+            Reason.GRADES: _grades(grades.get(student_id, []), low_averages.get(student_id, []), rules, as_of),
+            Reason.BEHAVIOUR: _behaviour(recent_days.get(student_id, []), rules, as_of),
+        }
+        for reason, holding in figures.items():
+            key = (student_id, str(reason))
+            if holding is not None and key in keys:
+                computed[key] = (school_id, {"as_of": as_of, "figures": holding})
+    return computed
+
+
+def _attendance(rows: list[dict], rules: FlagRules, as_of: datetime.date) -> dict | None:
+    """Attended / counted over the marks of the latest ``attendance_dates`` marked dates, when below the threshold."""
+    latest = sorted(rows, key=lambda row: row["date"], reverse=True)[: rules.attendance_dates]
+    attended = sum(row["lessons_attended"] for row in latest)
+    counted = sum(row["lessons_counted"] for row in latest)
+    rate = percentage(attended, counted)
+    if rate is None or rate >= rules.attendance_below:
+        return None
+    return {
+        "rate": _figure(rate),
+        "attended": attended,
+        "counted": counted,
+        "dates": len(latest),
+        "window_dates": rules.attendance_dates,
+        "threshold": _figure(rules.attendance_below),
+    }
+
+
+def _homework(rows: list[dict], rules: FlagRules, as_of: datetime.date) -> dict | None:
+    """Homework not handed in by the end of its due date, due in the ``homework_days`` days before the as-of date."""
+    first = days_later(as_of, -rules.homework_days)
+    window = [row for row in rows if first <= row["date"] < as_of]
+    due = sum(row["homework_due"] for row in window)
+    missing = sum(row["homework_due"] - row["homework_on_time"] for row in window)
+    if missing < rules.homework_missing:
+        return None
+    return {"missing": missing, "due": due, "days": rules.homework_days, "threshold": rules.homework_missing}
+
+
+def _grades(grades: list[tuple], low: list[dict], rules: FlagRules, as_of: datetime.date) -> dict | None:
+    """A slide between the two grade windows, or a subject's term average below the threshold."""
+    recent_from = days_later(as_of, 1 - rules.grade_window_days)
+    recent = [(score, maximum) for due, score, maximum in grades if recent_from <= due <= as_of]
+    earlier = [(score, maximum) for due, score, maximum in grades if due < recent_from]
+    recent_mean, earlier_mean = mean_percentage(recent), mean_percentage(earlier)
+    enough = len(recent) >= rules.grade_window_grades and len(earlier) >= rules.grade_window_grades
+    drop = earlier_mean - recent_mean if enough else None
+    sliding = drop is not None and drop >= rules.grade_drop
+    if not sliding and not low:
+        return None
+    return {
+        "sliding": sliding,
+        "recent_mean": _figure(recent_mean),
+        "recent_grades": len(recent),
+        "earlier_mean": _figure(earlier_mean),
+        "earlier_grades": len(earlier),
+        "drop": _figure(drop),
+        "window_days": rules.grade_window_days,
+        "window_grades": rules.grade_window_grades,
+        "drop_threshold": _figure(rules.grade_drop),
+        "low_subjects": low,
+        "average_threshold": _figure(rules.term_average_below),
+    }
+
+
+def _behaviour(rows: list[dict], rules: FlagRules, as_of: datetime.date) -> dict | None:
+    """Behaviour scores at or below ``behaviour_score_at_most`` in the ``behaviour_days`` days up to the as-of date."""
+    first = days_later(as_of, 1 - rules.behaviour_days)
+    low = [
+        row
+        for row in rows
+        if first <= row["date"] <= as_of
+        and row["behavior_score"] is not None
+        and row["behavior_score"] <= rules.behaviour_score_at_most
+    ]
+    if len(low) < rules.behaviour_scores:
+        return None
+    return {
+        "low_scores": len(low),
+        "at_most": rules.behaviour_score_at_most,
+        "days": rules.behaviour_days,
+        "threshold": rules.behaviour_scores,
+    }
+
+
+def flag_keys_discover(*, school_id: int) -> set[FlagKey]:
+    """Every flag key of the school's students and of the students with a flag stored at the school."""
+    students = set(Student.objects.filter(school_id=school_id).values_list("id", flat=True))
+    students |= set(StudentFlag.objects.filter(school_id=school_id).values_list("student_id", flat=True))
+    return flag_keys(students)
+
+
+# --- the reasons in words -------------------------------------------------------------------------
+
+
+def _plain(value: str) -> str:
+    """A threshold without trailing zeros: "90.00" -> "90", "7.50" -> "7.5"."""
+    return format(Decimal(value).normalize(), "f")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"1 {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def flag_text(reason: str, figures: dict, subject_names: dict[int, str] | None = None) -> str:
+    """The flag's reason in words, with its figures and threshold."""
+    if reason == Reason.ATTENDANCE:
+        return (
+            f"attendance {figures['rate']}% over the last {_count(figures['dates'], 'school day')} with marks "
+            f"({figures['attended']} of {figures['counted']} lessons); threshold {_plain(figures['threshold'])}%"
+        )
+    if reason == Reason.HOMEWORK:
+        return (
+            f"{figures['missing']} of {figures['due']} homework due in the last {figures['days']} days "
+            f"not handed in by the due date; threshold {figures['threshold']}"
+        )
+    if reason == Reason.BEHAVIOUR:
+        return (
+            f"{figures['low_scores']} behaviour scores at or below {figures['at_most']} in the last "
+            f"{figures['days']} days; threshold {figures['threshold']}"
+        )
+    parts = []
+    if figures["sliding"]:
+        days = figures["window_days"]
+        parts.append(
+            f"grades {figures['recent_mean']}% over the last {days} days ({figures['recent_grades']} grades), "
+            f"{figures['drop']} points below the {days} days before ({figures['earlier_mean']}%, "
+            f"{figures['earlier_grades']} grades); threshold {_plain(figures['drop_threshold'])} points"
+        )
+    if figures["low_subjects"]:
+        names = subject_names or {}
+        subjects = ", ".join(
+            f"{names.get(low['subject_id'], 'subject ' + str(low['subject_id']))} {low['average']}%"
+            for low in figures["low_subjects"]
+        )
+        parts.append(f"term average below {_plain(figures['average_threshold'])}%: {subjects}")
+    return "; ".join(parts)
