@@ -1,12 +1,28 @@
 """Forms of the pages: query selectors (term, subject) and the teacher inputs, validated like the API's."""
 
 from django import forms
+from django.forms.models import ModelChoiceIterator
 
 from analytics import services
 from schools.models import AcademicTerm, Student, Subject
 
 
-class TermChoiceField(forms.ModelChoiceField):
+class ListedChoiceIterator(ModelChoiceIterator):
+    """The field's choices read with one query per form and kept, not a server-side cursor each time the choices
+    are iterated (the select's rendering iterates them, and so does its probe of the first choice)."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:  # the field's own queryset: evaluated once, then its result cache
+            yield self.choice(obj)
+
+
+class ListedChoiceField(forms.ModelChoiceField):
+    iterator = ListedChoiceIterator
+
+
+class TermChoiceField(ListedChoiceField):
     def label_from_instance(self, obj):
         return obj.name
 
@@ -15,7 +31,7 @@ class ReportQueryForm(forms.Form):
     """Which term and subject a report shows; only the student's school's terms and subjects are choices."""
 
     term = TermChoiceField(queryset=AcademicTerm.objects.none(), required=False, empty_label=None)
-    subject = forms.ModelChoiceField(queryset=Subject.objects.none(), required=False, empty_label="All subjects")
+    subject = ListedChoiceField(queryset=Subject.objects.none(), required=False, empty_label="All subjects")
 
     def __init__(self, *args, school, **kwargs):
         super().__init__(*args, **kwargs)
@@ -60,7 +76,7 @@ class BehaviourScoreForm(forms.Form):
 class TeacherCommentForm(forms.Form):
     """The teacher's comment on the student's term in a subject, written by ``teacher_comment_set``."""
 
-    subject = forms.ModelChoiceField(queryset=Subject.objects.none())
+    subject = ListedChoiceField(queryset=Subject.objects.none())
     comment = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000, help_text="Empty clears it."
     )
