@@ -17,6 +17,7 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from analytics import selectors
@@ -158,6 +159,11 @@ def _report_context(request, student, query: ReportQueryForm, forms: dict | None
         "query": query,
         "overview": overview,
         "attendance": selectors.student_term_attendance(student=student, term=term),
+        # Every grade, its date formatted here: one template node for the list, not five per grade.
+        "grade_rows": [
+            (date_format(grade["date"], "D j M"), grade["subject"], grade["homework"], grade["percentage"])
+            for grade in overview["grades"]
+        ],
         "class_link": request.acting.role in STAFF,
         "csv": {
             table: api_csv(
