@@ -273,12 +273,12 @@ def page_read_paths(benches: list[BenchSchool], *, secret: str) -> dict:
 
 
 def _read_order(key: tuple[str, str]) -> tuple:
-    """Each path at S and then at 4S back to back, each page right after the endpoint it is compared with, each
-    floor after its endpoint; the slow on-the-fly reference last."""
+    """Each endpoint followed by what is compared with it (its floor, its page) at the same size, first at S then
+    at 4S, so each ratio is of figures measured back to back; the slow on-the-fly reference last."""
     label, name = key
     group = {**pages.PAGE_PAIRS, pages.SCHOOLS_PAIR[0]: pages.SCHOOLS_PAIR[1]}.get(name) or name
     group = group.removeprefix("floor like ")
-    return (name.startswith("on-the-fly"), group, name != group, name, label != "S")
+    return (name.startswith("on-the-fly"), group, label != "S", name != group, name)
 
 
 def reads_measure(
