@@ -592,14 +592,14 @@ def classes_compared(*, term: AcademicTerm | None, class_group_ids: Iterable[int
     and the class average (the mean of its students' overall averages, half-up to 2 places)."""
     # A queryset of ids is read as a subquery of this one (no round trip of its own).
     ids = class_group_ids if isinstance(class_group_ids, QuerySet) else list(class_group_ids)
-    classes = list(ClassGroup.objects.filter(pk__in=ids).order_by("grade_level", "name"))
-    totals = {klass.pk: {"students": 0, "attended": 0, "counted": 0, "averages": []} for klass in classes}
-    for klass_id, count in (
-        Student.objects.filter(class_group__in=classes, active=True)
-        .values_list("class_group_id")
-        .annotate(n=Count("id"))
-    ):
-        totals[klass_id]["students"] = count
+    classes = list(
+        ClassGroup.objects.filter(pk__in=ids)
+        .annotate(active_students=Count("students", filter=Q(students__active=True)))
+        .order_by("grade_level", "name")
+    )
+    totals = {
+        klass.pk: {"students": klass.active_students, "attended": 0, "counted": 0, "averages": []} for klass in classes
+    }
     if term is not None and classes:
         for klass_id, attended, counted in (
             StudentTermAttendance.objects.filter(term=term, student__class_group__in=classes, student__active=True)
