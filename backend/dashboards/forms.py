@@ -27,7 +27,14 @@ class TermChoiceField(ListedChoiceField):
         return obj.name
 
 
-class ReportQueryForm(forms.Form):
+class TermsMixin:
+    def school_terms(self) -> list[AcademicTerm]:
+        """The school's terms, read once: the term choices render from the same list (``current_term(terms=)``
+        takes it too)."""
+        return list(self.fields["term"].queryset)
+
+
+class ReportQueryForm(TermsMixin, forms.Form):
     """Which term and subject a report shows; only the student's school's terms and subjects are choices."""
 
     term = TermChoiceField(queryset=AcademicTerm.objects.none(), required=False, empty_label=None)
@@ -39,7 +46,7 @@ class ReportQueryForm(forms.Form):
         self.fields["subject"].queryset = Subject.objects.filter(school=school).order_by("name")
 
 
-class TermQueryForm(forms.Form):
+class TermQueryForm(TermsMixin, forms.Form):
     term = TermChoiceField(queryset=AcademicTerm.objects.none(), required=False, empty_label=None)
 
     def __init__(self, *args, school, **kwargs):

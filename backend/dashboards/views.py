@@ -150,7 +150,7 @@ def children(request):
 
 
 def _report_context(request, student, query: ReportQueryForm, forms: dict | None = None) -> dict:
-    term = query.cleaned_data.get("term") or selectors.current_term(school=student.school)
+    term = query.cleaned_data.get("term") or selectors.current_term(school=student.school, terms=query.school_terms())
     subject = query.cleaned_data.get("subject")
     overview = selectors.student_overview(student=student, term=term, subject_id=subject.pk if subject else None)
     school = student.school
@@ -288,7 +288,9 @@ def class_page(request, class_group_id: int):
     query = TermQueryForm(request.GET, school=class_group.school)
     if not query.is_valid():
         return bad_request(request, "dashboards/bad_query.html", {"form": query})
-    term = query.cleaned_data.get("term") or selectors.current_term(school=class_group.school)
+    term = query.cleaned_data.get("term") or selectors.current_term(
+        school=class_group.school, terms=query.school_terms()
+    )
     data = selectors.class_students(class_group_id=class_group.pk, term=term)
     sort = request.GET.get("sort", "name")
     if sort.lstrip("-") not in CLASS_COLUMNS:
@@ -332,7 +334,7 @@ def school_health(request, school_id: int):
     query = TermQueryForm(request.GET, school=school)
     if not query.is_valid():
         return bad_request(request, "dashboards/bad_query.html", {"form": query})
-    term = query.cleaned_data.get("term") or selectors.current_term(school=school)
+    term = query.cleaned_data.get("term") or selectors.current_term(school=school, terms=query.school_terms())
     if wants_csv(request):
         table = exports.SCHOOL_HEALTH_TABLES.get(request.GET.get("table", ""))
         if table is None:

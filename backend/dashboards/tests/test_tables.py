@@ -68,3 +68,25 @@ def test_students_below_attendance_rows_name_the_student_and_class(hillcrest):
     assert rows[w.ben.pk]["class_group"] == w.ben.class_group.name
     assert (rows[w.ben.pk]["lessons_attended"], rows[w.ben.pk]["lessons_counted"]) == (5, 7)
     assert rows[w.ben.pk]["attendance_percentage"] == Decimal("71.43")
+
+
+@pytest.mark.django_db
+def test_each_page_reads_the_schools_terms_once_and_no_choices_through_a_cursor(hillcrest, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    w = hillcrest
+    admin = w.admin.user
+    pages = {
+        f"/students/{w.ben.pk}/report/": admin,
+        f"/classes/{w.klass.pk}/": w.moss.user,
+        f"/schools/{w.school.pk}/health/": admin,
+    }
+    for path, user in pages.items():
+        client.force_login(user)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(path).status_code == 200
+        terms = [q["sql"] for q in queries.captured_queries if 'FROM "schools_academicterm"' in q["sql"]]
+        # current_term takes the term selector's list: one read of the school's terms, which the select renders.
+        assert len(terms) == 1, (path, terms)
+        assert not [q for q in queries.captured_queries if q["sql"].startswith("DECLARE")], path
