@@ -231,6 +231,7 @@ def load_run(*, port: int, path: str, token: str = "", cookie: str = "", count: 
 
 
 ENDPOINTS = ("school-health", "teacher-performance", "student-overview")
+TEACHER_8_WEEKS = "/api/analytics/teacher/my-performance/"  # the API's default weeks, as the teacher page shows
 
 
 def read_paths(bench: BenchSchool) -> dict[str, tuple[str, str]]:
@@ -260,10 +261,7 @@ def page_read_paths(benches: list[BenchSchool], *, secret: str) -> dict:
         users = pages.page_users(bench)
         for name, path in pages.page_paths(bench).items():
             paths[bench.label, name] = (path, {"cookie": pages.session_cookie(users[name], secret=secret)})
-        paths[bench.label, "teacher-performance 8 weeks"] = (
-            "/api/analytics/teacher/my-performance/",
-            {"token": bench.teacher_token},
-        )
+        paths[bench.label, "teacher-performance 8 weeks"] = (TEACHER_8_WEEKS, {"token": bench.teacher_token})
     superuser = pages.bench_superuser()
     page, endpoint = pages.SCHOOLS_PAIR
     paths["all", page] = ("/schools/", {"cookie": pages.session_cookie(superuser, secret=secret)})
@@ -434,14 +432,20 @@ def requests_profile(*, benches: list[BenchSchool], sizes: dict, repeats: int) -
 
 
 def pages_profile(*, benches: list[BenchSchool], repeats: int) -> dict:
-    """{(label, name): {ms, db_ms, queries}}: each page as its user asks for it, in this process through the whole
-    middleware stack (``django.test.Client``, signed in with a session: its look-up and the user's are two of the
-    queries), and the teacher's endpoint at the page's 8 weeks; medians over ``repeats`` after a warm-up."""
+    """{(label, name): {ms, db_ms, queries}}: each page and the endpoint it is compared with, asked for by the same
+    user in this process through the whole middleware stack (``django.test.Client``, signed in with a session: its
+    look-up and the user's are two of the queries), so page and endpoint are profiled alike; medians over
+    ``repeats`` after a warm-up."""
     profile = {}
     for bench in benches:
         users = pages.page_users(bench)
-        paths = {name: (path, users[name]) for name, path in pages.page_paths(bench).items()}
-        paths["teacher-performance 8 weeks"] = ("/api/analytics/teacher/my-performance/", bench.teacher)
+        endpoints = read_paths(bench)
+        paths = {}
+        for name, path in pages.page_paths(bench).items():
+            endpoint = pages.PAGE_PAIRS[name]
+            if endpoint:
+                paths[endpoint] = (endpoints[endpoint][0] if endpoint in endpoints else TEACHER_8_WEEKS, users[name])
+            paths[name] = (path, users[name])
         for name, (path, user) in paths.items():
             client = Client()
             client.force_login(user)
@@ -468,10 +472,10 @@ def pages_profile(*, benches: list[BenchSchool], repeats: int) -> dict:
     return profile
 
 
-def profile_rows(result: BenchResult, profile: dict) -> None:
+def profile_rows(result: BenchResult, profile: dict, *, section: str = "profile") -> None:
     for (label, name), figures in profile.items():
         result.add(
-            f"profile {label}",
+            f"{section} {label}",
             f"{name}: whole view / in the database",
             f"{figures['ms']:.1f} ms / {figures['db_ms']:.1f} ms ({figures['queries']} queries)",
         )
@@ -736,7 +740,8 @@ def bench_run(
     sizes = {key: figures["bytes"] for key, figures in reads.items() if "bytes" in figures}
     page_rows(result, reads, [bench.label for bench in benches])
     profile = requests_profile(benches=benches, sizes=sizes, repeats=max(5, saves))
-    profile_rows(result, {**profile, **pages_profile(benches=benches, repeats=max(5, saves))})
+    profile_rows(result, profile)
+    profile_rows(result, pages_profile(benches=benches, repeats=max(5, saves)), section="profile pages")
 
     say("Writes")
     writes = writes_measure(bench=benches[0], saves=saves)
@@ -801,11 +806,7 @@ def pages_bench(
     )
     page_rows(result, reads, [bench.label for bench in benches])
     say("Pages profiled in process")
-    sizes = {key: figures["bytes"] for key, figures in reads.items() if "bytes" in figures}
-    profile = requests_profile(benches=benches, sizes=sizes, repeats=10)
-    paired = {name for name in pages.PAGE_PAIRS.values() if name}
-    profile = {key: figures for key, figures in profile.items() if key[1] in paired}
-    profile_rows(result, {**profile, **pages_profile(benches=benches, repeats=10)})
+    profile_rows(result, pages_profile(benches=benches, repeats=10), section="profile pages")
     return result
 
 

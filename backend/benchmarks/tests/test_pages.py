@@ -150,7 +150,9 @@ def test_the_pages_answer_the_load_generator_signed_in_with_a_session_cookie(liv
         assert load.run(port=port, path=path, cookie=forged, count=1, seconds=30)["errors"] == ["302"]
 
         profile = pages_profile(benches=[bench], repeats=1)
-    assert set(profile) == {("S", name) for name in [*page_paths(bench), "teacher-performance 8 weeks"]}
+    assert set(profile) == {
+        ("S", name) for name in [*page_paths(bench), "student-overview", "teacher-performance 8 weeks", "school-health"]
+    }
     for figures in profile.values():
         # The session and the user, the role, then the page's own reads.
         assert figures["queries"] > 3
