@@ -300,9 +300,9 @@ def reads_measure(
     """
     port = _free_port()
     secret = secrets.token_urlsafe(40)
+    page_paths = page_read_paths(benches, secret=secret) if with_pages else {}
     say(f"Starting gunicorn (2 workers) on 127.0.0.1:{port}")
     server = _server_start(port, secret=secret)
-    page_paths = page_read_paths(benches, secret=secret) if with_pages else {}
     figures = {}
     try:
         paths = {}  # (label, name) -> (path, {"token": ...} or {"cookie": ...})
