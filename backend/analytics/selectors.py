@@ -483,20 +483,30 @@ def students_below_attendance(*, term: AcademicTerm, threshold: Decimal = LOW_AT
     threshold, lowest first."""
     rows = (
         StudentTermAttendance.objects.filter(term=term, attendance_percentage__lt=threshold)
-        .select_related("student__class_group")
         .order_by("attendance_percentage", "student__last_name", "student__first_name", "student_id")
+        .values_list(
+            "student_id",
+            "student__first_name",
+            "student__last_name",
+            "student__class_group__name",
+            "attendance_percentage",
+            "lessons_attended",
+            "lessons_counted",
+            "days_absent",
+        )
     )
+    # Plain rows, not model instances: the list grows with the school, and is read on every school-health page.
     return [
         {
-            "id": row.student_id,
-            "name": row.student.full_name,
-            "class_group": row.student.class_group.name if row.student.class_group else None,
-            "attendance_percentage": row.attendance_percentage,
-            "lessons_attended": row.lessons_attended,
-            "lessons_counted": row.lessons_counted,
-            "days_absent": row.days_absent,
+            "id": student_id,
+            "name": f"{first_name} {last_name}",  # Student.full_name
+            "class_group": class_group,
+            "attendance_percentage": percentage,
+            "lessons_attended": attended,
+            "lessons_counted": counted,
+            "days_absent": absent,
         }
-        for row in rows
+        for student_id, first_name, last_name, class_group, percentage, attended, counted, absent in rows
     ]
 
 
@@ -586,14 +596,16 @@ def class_students(*, class_group_id: int, term: AcademicTerm | None) -> dict:
 def classes_compared(*, term: AcademicTerm | None, class_group_ids: Iterable[int]) -> list[dict]:
     """Per class, over its active students' term rows: attendance (attended / counted lessons, all summed)
     and the class average (the mean of its students' overall averages, half-up to 2 places)."""
-    classes = list(ClassGroup.objects.filter(pk__in=list(class_group_ids)).order_by("grade_level", "name"))
-    totals = {klass.pk: {"students": 0, "attended": 0, "counted": 0, "averages": []} for klass in classes}
-    for klass_id, count in (
-        Student.objects.filter(class_group__in=classes, active=True)
-        .values_list("class_group_id")
-        .annotate(n=Count("id"))
-    ):
-        totals[klass_id]["students"] = count
+    # A queryset of ids is read as a subquery of this one (no round trip of its own).
+    ids = class_group_ids if isinstance(class_group_ids, QuerySet) else list(class_group_ids)
+    classes = list(
+        ClassGroup.objects.filter(pk__in=ids)
+        .annotate(active_students=Count("students", filter=Q(students__active=True)))
+        .order_by("grade_level", "name")
+    )
+    totals = {
+        klass.pk: {"students": klass.active_students, "attended": 0, "counted": 0, "averages": []} for klass in classes
+    }
     if term is not None and classes:
         for klass_id, attended, counted in (
             StudentTermAttendance.objects.filter(term=term, student__class_group__in=classes, student__active=True)
@@ -613,7 +625,10 @@ def classes_compared(*, term: AcademicTerm | None, class_group_ids: Iterable[int
             "students": totals[klass.pk]["students"],
             "attendance_rate": percentage(totals[klass.pk]["attended"], totals[klass.pk]["counted"]),
             "average_grade": (
-                round_half_up(sum(map(Fraction, totals[klass.pk]["averages"])) / len(totals[klass.pk]["averages"]))
+                # The sum of 2-place decimals is exact in Decimal; one Fraction for the division.
+                round_half_up(
+                    Fraction(sum(totals[klass.pk]["averages"], Decimal(0))) / len(totals[klass.pk]["averages"])
+                )
                 if totals[klass.pk]["averages"]
                 else None
             ),

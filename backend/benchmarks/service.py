@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
 from django.utils import timezone
@@ -35,10 +36,12 @@ from rest_framework.throttling import ScopedRateThrottle
 from attendance.models import Attendance, AttendanceStatus, Lesson
 from attendance.services import roll_call_record
 from attendance.signals import marks_bulk_changed
+from benchmarks import pages
 from core.models import User
 from core.services import database_statistics_refresh
 from homework.models import Grade
 from schools.models import AcademicTerm, ClassGroup, School, SchoolAdmin, Student, Teacher
+from schools.selectors import class_groups_taught_by
 from simulation.services import default_start, schools_simulate
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
@@ -69,6 +72,9 @@ class BenchSchool:
     admin_token: str
     teacher_token: str
     student_id: int
+    admin: User | None = None
+    teacher: User | None = None
+    class_group_id: int | None = None  # a class of the teacher
 
 
 @dataclass
@@ -135,6 +141,9 @@ def bench_school_ensure(*, label: str, students: int, weeks: int, say: Say, name
         admin_token=Token.objects.get_or_create(user=admin.user)[0].key,
         teacher_token=Token.objects.get_or_create(user=teacher.user)[0].key,
         student_id=student.pk,
+        admin=admin.user,
+        teacher=teacher.user,
+        class_group_id=class_groups_taught_by(teacher=teacher).order_by("id").values_list("pk", flat=True).first(),
     )
 
 
@@ -147,12 +156,12 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _server_env() -> dict:
+def _server_env(secret: str | None = None) -> dict:
     env = dict(os.environ)
     env.update(
         DJANGO_ROOT_URLCONF="benchmarks.urls",
         DJANGO_DEBUG="false",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(40),
+        DJANGO_SECRET_KEY=secret or secrets.token_urlsafe(40),
         ALLOWED_HOSTS="127.0.0.1,localhost",
         DJANGO_SECURE_SSL_REDIRECT="false",
         # The throttle's history is in the shared cache (a table of the database without Redis): lifted, so the
@@ -164,10 +173,11 @@ def _server_env() -> dict:
 
 
 def _server_start(
-    port: int, *, workers: int = 2, threads: int = 1, preload: bool = False, log=None
+    port: int, *, workers: int = 2, threads: int = 1, preload: bool = False, log=None, secret: str | None = None
 ) -> subprocess.Popen:
     """gunicorn on 127.0.0.1:``port`` (``threads`` > 1: the threaded worker; ``preload``: the application loaded
-    before the workers fork, so every worker answers as soon as the port is open); its output to ``log`` if given."""
+    before the workers fork, so every worker answers as soon as the port is open); its output to ``log`` if given;
+    ``secret``: its ``SECRET_KEY`` (the sessions the bench signs in with are signed with it), else a random one."""
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         "config.wsgi",
@@ -182,7 +192,7 @@ def _server_start(
         *(["--preload"] if preload else []),
     ]
     server = subprocess.Popen(  # noqa: S603 (our own argv)
-        command, cwd=BACKEND_DIR, env=_server_env(), stdout=log, stderr=subprocess.STDOUT if log else None
+        command, cwd=BACKEND_DIR, env=_server_env(secret), stdout=log, stderr=subprocess.STDOUT if log else None
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -197,10 +207,12 @@ def _server_start(
     raise RuntimeError("gunicorn did not start within 30 s")
 
 
-def load_run(*, port: int, path: str, token: str, count: int, seconds: float) -> dict:
-    """One trial by the load generator in a second process: p50/p95 (ms) and requests per second."""
+def load_run(*, port: int, path: str, token: str = "", cookie: str = "", count: int, seconds: float) -> dict:
+    """One trial by the load generator in a second process: p50/p95 (ms) and requests per second. Signed in
+    with an API ``token``, or with a session ``cookie`` as a browser is on the pages."""
     command = [sys.executable, str(Path(__file__).parent / "load.py"), "--port", str(port), "--path", path]
-    command += ["--token", token, "--count", str(count), "--seconds", str(seconds), "--concurrency", "4"]
+    command += ["--token", token] if token else ["--cookie", cookie]
+    command += ["--count", str(count), "--seconds", str(seconds), "--concurrency", "4"]
     output = subprocess.run(  # noqa: S603 (our own argv)
         command,
         capture_output=True,
@@ -220,6 +232,7 @@ def load_run(*, port: int, path: str, token: str, count: int, seconds: float) ->
 
 
 ENDPOINTS = ("school-health", "teacher-performance", "student-overview")
+TEACHER_8_WEEKS = "/api/analytics/teacher/my-performance/"  # the API's default weeks, as the teacher page shows
 
 
 def read_paths(bench: BenchSchool) -> dict[str, tuple[str, str]]:
@@ -236,34 +249,90 @@ def floor_name(endpoint: str) -> str:
     return f"floor like {endpoint}"
 
 
-def reads_measure(*, benches: list[BenchSchool], trials: int, count: int, seconds: float, say: Say) -> dict:
-    """{(label, endpoint): {p50, p95, rps, bytes}}, each the median over ``trials`` trials.
+def read_value(figures: dict) -> str:
+    return f"{figures['p50']:.1f} ms / {figures['p95']:.1f} ms / {figures['rps']:.0f} ({figures['bytes']:.0f})"
 
-    Each analytics endpoint has its floor: the constant endpoint returning as many bytes. The trials are
-    interleaved (trial 1 of every path, each at S and at 4S back to back, then trial 2...), so a machine
-    that slows down or speeds up during the run shifts every figure alike instead of the ones measured last.
+
+def page_read_paths(benches: list[BenchSchool], *, secret: str) -> dict:
+    """{(label, name): (path, credentials)} of the pages, each signed in with a session of its user (made for the
+    server whose key is ``secret``), and the endpoints they are compared with that the analytics reads do not
+    measure already; the superuser's page of every school and its endpoint under the label "all"."""
+    paths = {}
+    for bench in benches:
+        users = pages.page_users(bench)
+        for name, path in pages.page_paths(bench).items():
+            paths[bench.label, name] = (path, {"cookie": pages.session_cookie(users[name], secret=secret)})
+        paths[bench.label, "teacher-performance 8 weeks"] = (TEACHER_8_WEEKS, {"token": bench.teacher_token})
+    superuser = pages.bench_superuser()
+    page, endpoint = pages.SCHOOLS_PAIR
+    paths["all", page] = ("/schools/", {"cookie": pages.session_cookie(superuser, secret=secret)})
+    token = Token.objects.get_or_create(user=superuser)[0].key
+    paths["all", endpoint] = ("/api/analytics/admin/school-health/?format=csv&table=schools", {"token": token})
+    return paths
+
+
+def _read_order(key: tuple[str, str]) -> tuple:
+    """Each endpoint followed by what is compared with it (its floor, its page) at the same size, first at S then
+    at 4S, so each ratio is of figures measured back to back; the slow on-the-fly reference last."""
+    label, name = key
+    group = {**pages.PAGE_PAIRS, pages.SCHOOLS_PAIR[0]: pages.SCHOOLS_PAIR[1]}.get(name) or name
+    group = group.removeprefix("floor like ")
+    return (name.startswith("on-the-fly"), group, label != "S", name != group, name)
+
+
+def reads_measure(
+    *,
+    benches: list[BenchSchool],
+    trials: int,
+    count: int,
+    seconds: float,
+    say: Say,
+    analytics: bool = True,
+    with_pages: bool = True,
+) -> dict:
+    """{(label, endpoint or page): {p50, p95, rps, bytes}}, each the median over ``trials`` trials, and with
+    ``with_pages`` {("weight", page): first-load weight} of each page at the largest size.
+
+    Each analytics endpoint has its floor: the constant endpoint returning as many bytes (``analytics``: the
+    endpoints, floors and the on-the-fly reference). Each page (``with_pages``) is asked for with a session cookie
+    and compared with its endpoint. The trials are interleaved (trial 1 of every path, each at S and at 4S back to
+    back, then trial 2...), so a machine that slows down or speeds up during the run shifts every figure alike
+    instead of the ones measured last.
     """
     port = _free_port()
+    secret = secrets.token_urlsafe(40)
+    page_paths = page_read_paths(benches, secret=secret) if with_pages else {}
     say(f"Starting gunicorn (2 workers) on 127.0.0.1:{port}")
-    server = _server_start(port)
+    server = _server_start(port, secret=secret)
+    figures = {}
     try:
-        paths = {}  # (label, name) -> (path, token)
+        paths = {}  # (label, name) -> (path, {"token": ...} or {"cookie": ...})
         for bench in benches:
             for name, (path, token) in read_paths(bench).items():
-                paths[bench.label, name] = (path, token)
+                if not analytics and name not in pages.PAGE_PAIRS.values():
+                    continue
+                paths[bench.label, name] = (path, {"token": token})
                 size = load_run(port=port, path=path, token=token, count=8, seconds=seconds)["bytes"]  # warm-up
-                if name in ENDPOINTS:
-                    floor = (f"/bench/floor/?size={int(size)}", bench.admin_token)
+                if analytics and name in ENDPOINTS:
+                    floor = (f"/bench/floor/?size={int(size)}", {"token": bench.admin_token})
                     paths[bench.label, floor_name(name)] = floor
-                    load_run(port=port, path=floor[0], token=floor[1], count=8, seconds=seconds)
-        # Each path at S and then at 4S back to back; the slow on-the-fly reference last.
-        order = sorted(paths, key=lambda key: (key[1].startswith("on-the-fly"), key[1], key[0] != "S"))
+                    load_run(port=port, path=floor[0], **floor[1], count=8, seconds=seconds)
+        for key, (path, credentials) in page_paths.items():
+            paths[key] = (path, credentials)
+            load_run(port=port, path=path, **credentials, count=8, seconds=seconds)  # warm-up
+        order = sorted(paths, key=_read_order)
         runs = {key: [] for key in order}
         for trial in range(1, trials + 1):
             say(f"  trial {trial} of {trials}")
             for key in order:
-                path, token = paths[key]
-                runs[key].append(load_run(port=port, path=path, token=token, count=count, seconds=seconds))
+                path, credentials = paths[key]
+                runs[key].append(load_run(port=port, path=path, **credentials, count=count, seconds=seconds))
+        if with_pages:
+            largest = benches[-1].label
+            for (label, name), (path, credentials) in page_paths.items():
+                if label in (largest, "all") and "cookie" in credentials:
+                    html = pages.page_fetch(port=port, path=path, cookie=credentials["cookie"])
+                    figures["weight", name] = pages.first_load_weight(html, base=path)
     finally:
         server.terminate()
         try:
@@ -271,11 +340,61 @@ def reads_measure(*, benches: list[BenchSchool], trials: int, count: int, second
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-    figures = {}
+        pages.sessions_delete(
+            credentials["cookie"] for _, credentials in page_paths.values() if "cookie" in credentials
+        )
     for (label, name), measured in sorted(runs.items(), key=lambda item: item[0][0] != "S"):
         figures[label, name] = {key: statistics.median(run[key] for run in measured) for key in measured[0]}
-        say(f"  {label:>2} {name}: p50 {figures[label, name]['p50']:.1f} ms, {figures[label, name]['bytes']:.0f} bytes")
+        say(f"  {label:>3} {name}: p50 {figures[label, name]['p50']:.1f} ms, {figures[label, name]['bytes']:.0f} bytes")
     return figures
+
+
+def page_rows(result: BenchResult, reads: dict, labels: list[str]) -> None:
+    """The pages' rows: p50 / p95 of each page beside its endpoint, page / endpoint (target <= 1.5), 4S/S (target
+    <= 1.3), and the first-load weight of each page with the heaviest one's verdict (target < 300 kB)."""
+    pairs = [*pages.PAGE_PAIRS.items(), pages.SCHOOLS_PAIR]
+    for label in [*labels, "all"]:
+        for page, endpoint in pairs:
+            if (label, page) not in reads:
+                continue
+            for name in (page, endpoint) if endpoint else (page,):
+                figures = reads[label, name]
+                result.add(
+                    f"page {label}",
+                    f"{name} p50 / p95 / req/s (bytes)",
+                    read_value(figures),
+                )
+            if endpoint:
+                value = ratio(reads[label, page]["p50"], reads[label, endpoint]["p50"])
+                result.add(
+                    f"page {label}",
+                    f"{page} / {endpoint} (p50)",
+                    f"{value:.2f}x",
+                    f"<= {pages.PAGE_TARGET}x",
+                    value <= pages.PAGE_TARGET,
+                )
+    small, large = labels[0], labels[-1]
+    for page in pages.PAGE_PAIRS:
+        value = ratio(reads[large, page]["p50"], reads[small, page]["p50"])
+        result.add("growth", f"{page} {large}/{small} (p50)", f"{value:.2f}", "<= 1.3", value <= 1.3)
+    weights = {name: weight for (kind, name), weight in reads.items() if kind == "weight"}
+    for name, weight in weights.items():
+        files = len(weight["files"])
+        result.add(
+            f"first load {large}",
+            f"{name}: HTML + {files - 1} CSS/JS/font files, gzipped",
+            f"{weight['html'] / 1000:.1f} kB + {weight['assets'] / 1000:.1f} kB = {weight['total'] / 1000:.1f} kB",
+        )
+    if weights:
+        name, weight = max(weights.items(), key=lambda item: item[1]["total"])
+        limit = pages.WEIGHT_TARGET_BYTES
+        result.add(
+            f"first load {large}",
+            f"heaviest page ({name}), gzipped",
+            f"{weight['total'] / 1000:.1f} kB",
+            f"< {limit // 1000} kB",
+            weight["total"] < limit,
+        )
 
 
 # As on the bench server: the analytics throttle lifted (its history would be a database write per request).
@@ -311,6 +430,56 @@ def requests_profile(*, benches: list[BenchSchool], sizes: dict, repeats: int) -
                 "queries": count,
             }
     return profile
+
+
+def pages_profile(*, benches: list[BenchSchool], repeats: int) -> dict:
+    """{(label, name): {ms, db_ms, queries}}: each page and the endpoint it is compared with, asked for by the same
+    user in this process through the whole middleware stack (``django.test.Client``, signed in with a session: its
+    look-up and the user's are two of the queries), so page and endpoint are profiled alike; medians over
+    ``repeats`` after a warm-up."""
+    profile = {}
+    for bench in benches:
+        users = pages.page_users(bench)
+        endpoints = read_paths(bench)
+        paths = {}
+        for name, path in pages.page_paths(bench).items():
+            endpoint = pages.PAGE_PAIRS[name]
+            if endpoint:
+                paths[endpoint] = (endpoints[endpoint][0] if endpoint in endpoints else TEACHER_8_WEEKS, users[name])
+            paths[name] = (path, users[name])
+        for name, (path, user) in paths.items():
+            client = Client()
+            client.force_login(user)
+            totals, database, count = [], [], 0
+            for _ in range(repeats + 1):
+                timer = _QueryTimer()
+                with (
+                    connection.execute_wrapper(timer),
+                    mock.patch.object(ScopedRateThrottle, "THROTTLE_RATES", {"analytics": None}),
+                ):
+                    started = time.perf_counter()
+                    response = client.get(path, secure=True)
+                    totals.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{path}: status {response.status_code} in process")
+                database.append(timer.seconds * 1000)
+                count = timer.count
+            client.logout()
+            profile[bench.label, name] = {
+                "ms": statistics.median(totals[1:]),
+                "db_ms": statistics.median(database[1:]),
+                "queries": count,
+            }
+    return profile
+
+
+def profile_rows(result: BenchResult, profile: dict, *, section: str = "profile") -> None:
+    for (label, name), figures in profile.items():
+        result.add(
+            f"{section} {label}",
+            f"{name}: whole view / in the database",
+            f"{figures['ms']:.1f} ms / {figures['db_ms']:.1f} ms ({figures['queries']} queries)",
+        )
 
 
 class _QueryTimer:
@@ -545,7 +714,7 @@ def bench_run(
         f"gunicorn 2 workers; writes: median of {saves} saves."
     )
 
-    say("Reads")
+    say("Reads and pages")
     reads = reads_measure(benches=benches, trials=trials, count=requests, seconds=seconds, say=say)
     endpoints = ENDPOINTS
     for bench in benches:
@@ -554,7 +723,7 @@ def bench_run(
             result.add(
                 f"read {bench.label}",
                 f"{name} p50 / p95 / req/s (bytes)",
-                f"{figures['p50']:.1f} ms / {figures['p95']:.1f} ms / {figures['rps']:.0f} ({figures['bytes']:.0f})",
+                read_value(figures),
             )
         for name in endpoints:
             value = ratio(reads[bench.label, name]["p50"], reads[bench.label, floor_name(name)]["p50"])
@@ -576,14 +745,11 @@ def bench_run(
         )
 
     say("Requests profiled in process")
-    sizes = {key: figures["bytes"] for key, figures in reads.items()}
+    sizes = {key: figures["bytes"] for key, figures in reads.items() if "bytes" in figures}
+    page_rows(result, reads, [bench.label for bench in benches])
     profile = requests_profile(benches=benches, sizes=sizes, repeats=max(5, saves))
-    for (label, name), figures in profile.items():
-        result.add(
-            f"profile {label}",
-            f"{name}: whole view / in the database",
-            f"{figures['ms']:.1f} ms / {figures['db_ms']:.1f} ms ({figures['queries']} queries)",
-        )
+    profile_rows(result, profile)
+    profile_rows(result, pages_profile(benches=benches, repeats=max(5, saves)), section="profile pages")
 
     say("Writes")
     writes = writes_measure(bench=benches[0], saves=saves)
@@ -621,6 +787,34 @@ def bench_run(
 
     say("Report cards")
     report_cards_rows(result, report_cards_measure(benches=benches, say=say))
+    return result
+
+
+def pages_bench(
+    *, students: int, weeks: int, trials: int = 3, requests: int = 200, seconds: float = 20, say: Say | None = None
+) -> BenchResult:
+    """Only the pages (``manage.py bench --pages``): each page beside its endpoint over HTTP, their 4S/S, the
+    first-load weight, and the in-process profile of the pages and their endpoints, on the same S and 4S schools."""
+    say = say or (lambda message: None)
+    benches = [
+        bench_school_ensure(label="S", students=students, weeks=weeks, say=say),
+        bench_school_ensure(label="4S", students=4 * students, weeks=weeks, say=say),
+    ]
+    say("Refreshing the database's statistics (ANALYZE)")
+    database_statistics_refresh()
+    result = BenchResult()
+    result.notes.append(
+        f"S = {students} students, 4S = {4 * students}, {weeks} weeks; database {connection.vendor}; "
+        f"pages and their endpoints: median of {trials} trials of up to {requests} requests or {seconds:.0f} s, "
+        "concurrency 4, gunicorn 2 workers."
+    )
+    say("Pages")
+    reads = reads_measure(
+        benches=benches, trials=trials, count=requests, seconds=seconds, say=say, analytics=False, with_pages=True
+    )
+    page_rows(result, reads, [bench.label for bench in benches])
+    say("Pages profiled in process")
+    profile_rows(result, pages_profile(benches=benches, repeats=10), section="profile pages")
     return result
 
 

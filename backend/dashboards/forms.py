@@ -1,21 +1,44 @@
 """Forms of the pages: query selectors (term, subject) and the teacher inputs, validated like the API's."""
 
 from django import forms
+from django.forms.models import ModelChoiceIterator
 
 from analytics import services
 from schools.models import AcademicTerm, Student, Subject
 
 
-class TermChoiceField(forms.ModelChoiceField):
+class ListedChoiceIterator(ModelChoiceIterator):
+    """The field's choices read with one query per form and kept, not a server-side cursor each time the choices
+    are iterated (the select's rendering iterates them, and so does its probe of the first choice)."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:  # the field's own queryset: evaluated once, then its result cache
+            yield self.choice(obj)
+
+
+class ListedChoiceField(forms.ModelChoiceField):
+    iterator = ListedChoiceIterator
+
+
+class TermChoiceField(ListedChoiceField):
     def label_from_instance(self, obj):
         return obj.name
 
 
-class ReportQueryForm(forms.Form):
+class TermsMixin:
+    def school_terms(self) -> list[AcademicTerm]:
+        """The school's terms, read once: the term choices render from the same list (``current_term(terms=)``
+        takes it too)."""
+        return list(self.fields["term"].queryset)
+
+
+class ReportQueryForm(TermsMixin, forms.Form):
     """Which term and subject a report shows; only the student's school's terms and subjects are choices."""
 
     term = TermChoiceField(queryset=AcademicTerm.objects.none(), required=False, empty_label=None)
-    subject = forms.ModelChoiceField(queryset=Subject.objects.none(), required=False, empty_label="All subjects")
+    subject = ListedChoiceField(queryset=Subject.objects.none(), required=False, empty_label="All subjects")
 
     def __init__(self, *args, school, **kwargs):
         super().__init__(*args, **kwargs)
@@ -23,7 +46,7 @@ class ReportQueryForm(forms.Form):
         self.fields["subject"].queryset = Subject.objects.filter(school=school).order_by("name")
 
 
-class TermQueryForm(forms.Form):
+class TermQueryForm(TermsMixin, forms.Form):
     term = TermChoiceField(queryset=AcademicTerm.objects.none(), required=False, empty_label=None)
 
     def __init__(self, *args, school, **kwargs):
@@ -60,7 +83,7 @@ class BehaviourScoreForm(forms.Form):
 class TeacherCommentForm(forms.Form):
     """The teacher's comment on the student's term in a subject, written by ``teacher_comment_set``."""
 
-    subject = forms.ModelChoiceField(queryset=Subject.objects.none())
+    subject = ListedChoiceField(queryset=Subject.objects.none())
     comment = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000, help_text="Empty clears it."
     )

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from analytics import selectors
@@ -149,7 +150,7 @@ def children(request):
 
 
 def _report_context(request, student, query: ReportQueryForm, forms: dict | None = None) -> dict:
-    term = query.cleaned_data.get("term") or selectors.current_term(school=student.school)
+    term = query.cleaned_data.get("term") or selectors.current_term(school=student.school, terms=query.school_terms())
     subject = query.cleaned_data.get("subject")
     overview = selectors.student_overview(student=student, term=term, subject_id=subject.pk if subject else None)
     school = student.school
@@ -158,6 +159,11 @@ def _report_context(request, student, query: ReportQueryForm, forms: dict | None
         "query": query,
         "overview": overview,
         "attendance": selectors.student_term_attendance(student=student, term=term),
+        # Every grade, its date formatted here: one template node for the list, not five per grade.
+        "grade_rows": [
+            (date_format(grade["date"], "D j M"), grade["subject"], grade["homework"], grade["percentage"])
+            for grade in overview["grades"]
+        ],
         "class_link": request.acting.role in STAFF,
         "csv": {
             table: api_csv(
@@ -283,7 +289,9 @@ def class_page(request, class_group_id: int):
     query = TermQueryForm(request.GET, school=class_group.school)
     if not query.is_valid():
         return bad_request(request, "dashboards/bad_query.html", {"form": query})
-    term = query.cleaned_data.get("term") or selectors.current_term(school=class_group.school)
+    term = query.cleaned_data.get("term") or selectors.current_term(
+        school=class_group.school, terms=query.school_terms()
+    )
     data = selectors.class_students(class_group_id=class_group.pk, term=term)
     sort = request.GET.get("sort", "name")
     if sort.lstrip("-") not in CLASS_COLUMNS:
@@ -327,7 +335,7 @@ def school_health(request, school_id: int):
     query = TermQueryForm(request.GET, school=school)
     if not query.is_valid():
         return bad_request(request, "dashboards/bad_query.html", {"form": query})
-    term = query.cleaned_data.get("term") or selectors.current_term(school=school)
+    term = query.cleaned_data.get("term") or selectors.current_term(school=school, terms=query.school_terms())
     if wants_csv(request):
         table = exports.SCHOOL_HEALTH_TABLES.get(request.GET.get("table", ""))
         if table is None:

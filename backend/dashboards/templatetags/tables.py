@@ -1,0 +1,53 @@
+"""Table bodies rendered in one tag: a long table costs one template node, not a node per cell."""
+
+from decimal import Decimal
+
+from django import template
+from django.template.base import render_value_in_context
+from django.urls import reverse
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+
+def cell_text(value, context) -> str:
+    """``{{ value }}`` of a table cell: text escaped, whole numbers and decimals as the template prints them
+    without a thousands separator (the project's setting), anything else through the template's own rendering."""
+    if isinstance(value, str):
+        return conditional_escape(value)
+    if isinstance(value, Decimal):
+        return f"{value:f}"  # as django.utils.numberformat writes a decimal
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return render_value_in_context(value, context)
+
+
+@register.simple_tag(takes_context=True)
+def table_rows(context, rows) -> str:
+    """``<tr><td>cell</td>…</tr>`` per row, each cell as ``{{ cell }}`` prints it."""
+    return mark_safe(  # noqa: S308 (every cell escaped by cell_text)
+        "\n".join("<tr>" + "".join(f"<td>{cell_text(cell, context)}</td>" for cell in row) + "</tr>" for row in rows)
+    )
+
+
+NO_VALUE = "\u2013"  # the en dash the pages show for a missing figure
+ANY_ID = 987654321
+
+
+@register.simple_tag
+def student_rows(rows) -> str:
+    """The students below the attendance threshold: per row the student's name opening their report, the class
+    (or the dash), attendance, lessons attended / counted and days absent. The list grows with the school, so
+    each row is one format: names escaped, numbers (whole numbers and 2-place decimals) as ``{{ value }}`` prints
+    them without a thousands separator (the project's setting), the report's URL reversed once."""
+    before, after = reverse("student-report", kwargs={"student_id": ANY_ID}).split(str(ANY_ID))
+    return mark_safe(  # noqa: S308 (the only text, the name and the class, escaped)
+        "\n".join(
+            f'<tr data-student="{row["id"]:d}"><th scope="row"><a href="{before}{row["id"]:d}{after}">'
+            f"{conditional_escape(row['name'])}</a></th><td>{conditional_escape(row['class_group'] or NO_VALUE)}</td>"
+            f"<td>{row['attendance_percentage']:f}%</td><td>{row['lessons_attended']:d}/{row['lessons_counted']:d}</td>"
+            f"<td>{row['days_absent']:d}</td></tr>"
+            for row in rows
+        )
+    )

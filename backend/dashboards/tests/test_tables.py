@@ -1,0 +1,92 @@
+"""The table tags print every cell exactly as the template loop they replace did."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.template import Context, Template
+from django.utils.safestring import mark_safe
+
+from analytics.selectors import students_below_attendance
+
+LOOP = Template(
+    "{% for row in rows %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>{% if not forloop.last %}\n"
+    "{% endif %}{% endfor %}"
+)
+BELOW_LOOP = Template(
+    "{% for row in rows %}"
+    '<tr data-student="{{ row.id }}"><th scope="row"><a href="{% url \'student-report\' row.id %}">{{ row.name }}</a>'
+    '</th><td>{{ row.class_group|default:"–" }}</td><td>{{ row.attendance_percentage }}%</td>'
+    "<td>{{ row.lessons_attended }}/{{ row.lessons_counted }}</td><td>{{ row.days_absent }}</td></tr>"
+    "{% if not forloop.last %}\n{% endif %}{% endfor %}"
+)
+
+
+def test_table_rows_prints_each_cell_as_the_template_does():
+    rows = [
+        ["Week of 7 Sep", 12, Decimal("85.70"), Decimal("1E+1"), None],
+        ["<b>Tom & Jerry</b>", 0, Decimal("0.00"), 1.5, datetime.date(2026, 9, 7)],
+        [mark_safe("<i>safe</i>"), True, -3, Decimal("-2.25"), ""],
+    ]
+    tag = Template("{% load tables %}{% table_rows rows %}")
+    assert tag.render(Context({"rows": rows})) == LOOP.render(Context({"rows": rows}))
+    assert "&lt;b&gt;Tom &amp; Jerry&lt;/b&gt;" in tag.render(Context({"rows": rows}))
+
+
+def test_student_rows_prints_the_rows_as_the_template_did():
+    rows = [
+        {
+            "id": 7,
+            "name": "Ann <O'Brien>",
+            "class_group": "7A & B",
+            "attendance_percentage": Decimal("71.43"),
+            "lessons_attended": 5,
+            "lessons_counted": 7,
+            "days_absent": 2,
+        },
+        {
+            "id": 12,
+            "name": "Ben Abara",
+            "class_group": None,
+            "attendance_percentage": Decimal("0.00"),
+            "lessons_attended": 0,
+            "lessons_counted": 1200,
+            "days_absent": 0,
+        },
+    ]
+    tag = Template("{% load tables %}{% student_rows rows %}")
+    assert tag.render(Context({"rows": rows})) == BELOW_LOOP.render(Context({"rows": rows}))
+    assert tag.render(Context({"rows": []})) == ""
+
+
+@pytest.mark.django_db
+def test_students_below_attendance_rows_name_the_student_and_class(hillcrest):
+    # Worked out in analytics/tests/test_api_content.py: Ben attended 5 of 7 lessons.
+    w = hillcrest
+    rows = {row["id"]: row for row in students_below_attendance(term=w.term)}
+    assert rows[w.ben.pk]["name"] == f"{w.ben.first_name} {w.ben.last_name}"
+    assert rows[w.ben.pk]["class_group"] == w.ben.class_group.name
+    assert (rows[w.ben.pk]["lessons_attended"], rows[w.ben.pk]["lessons_counted"]) == (5, 7)
+    assert rows[w.ben.pk]["attendance_percentage"] == Decimal("71.43")
+
+
+@pytest.mark.django_db
+def test_each_page_reads_the_schools_terms_once_and_no_choices_through_a_cursor(hillcrest, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    w = hillcrest
+    admin = w.admin.user
+    pages = {
+        f"/students/{w.ben.pk}/report/": admin,
+        f"/classes/{w.klass.pk}/": w.moss.user,
+        f"/schools/{w.school.pk}/health/": admin,
+    }
+    for path, user in pages.items():
+        client.force_login(user)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(path).status_code == 200
+        terms = [q["sql"] for q in queries.captured_queries if 'FROM "schools_academicterm"' in q["sql"]]
+        # current_term takes the term selector's list: one read of the school's terms, which the select renders.
+        assert len(terms) == 1, (path, terms)
+        assert not [q for q in queries.captured_queries if q["sql"].startswith("DECLARE")], path
