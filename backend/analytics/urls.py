@@ -2,6 +2,8 @@ from django.urls import path
 
 from analytics.apis import (
     BehaviorScoreApi,
+    MissingDataApi,
+    MostImprovedApi,
     SchoolHealthApi,
     StudentOverviewApi,
     TeacherCommentApi,
@@ -14,4 +16,6 @@ urlpatterns = [
     path("student/<int:student_id>/behavior/", BehaviorScoreApi.as_view(), name="student-behavior"),
     path("student/<int:student_id>/teacher-comment/", TeacherCommentApi.as_view(), name="student-teacher-comment"),
     path("admin/school-health/", SchoolHealthApi.as_view(), name="school-health"),
+    path("admin/missing-data/", MissingDataApi.as_view(), name="missing-data"),
+    path("students/most-improved/", MostImprovedApi.as_view(), name="most-improved"),
 ]
