@@ -188,6 +188,28 @@ class BehaviorPointSerializer(serializers.Serializer):
     score = serializers.IntegerField()
 
 
+class ProgressPointSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    subject_id = serializers.IntegerField(allow_null=True, help_text="Null: the overall standing.")
+    subject = serializers.CharField(allow_null=True)
+    average = percent_field("The average as of the date (grades of homework due from the term's start to it).")
+    rank = serializers.IntegerField(allow_null=True)
+    rank_of = serializers.IntegerField(allow_null=True)
+
+
+class TermOverTermSerializer(serializers.Serializer):
+    previous_term = NamedSerializer()
+    previous_average = percent_field("The overall average of the previous term.")
+    previous_rank = serializers.IntegerField(allow_null=True)
+    previous_rank_of = serializers.IntegerField(allow_null=True)
+    average = percent_field("The overall average of this term (null without grades yet).")
+    rank = serializers.IntegerField(allow_null=True)
+    rank_of = serializers.IntegerField(allow_null=True)
+    average_change = serializers.DecimalField(
+        max_digits=6, decimal_places=2, allow_null=True, help_text="average - previous_average."
+    )
+
+
 class StudentOverviewSerializer(serializers.Serializer):
     student = StudentRefSerializer()
     term = TermRefSerializer(allow_null=True)
@@ -197,6 +219,13 @@ class StudentOverviewSerializer(serializers.Serializer):
     subjects = SubjectPerformanceSerializer(many=True)
     grades = GradePointSerializer(many=True)
     grades_weekly = GradeWeekSerializer(many=True)
+    progress = ProgressPointSerializer(
+        many=True,
+        help_text="The nightly standing snapshots of the term, by date: overall (subject null) and per subject.",
+    )
+    term_over_term = TermOverTermSerializer(
+        allow_null=True, help_text="The overall standing beside the previous term's; null without an earlier one."
+    )
     attendance_weekly = AttendanceWeekSerializer(many=True)
     homework = HomeworkTotalsSerializer()
     behavior = BehaviorPointSerializer(many=True)

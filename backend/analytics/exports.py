@@ -26,6 +26,7 @@ OVERVIEW_TABLES = {
             "grades", columns("date", "subject_id", "subject", Column("homework", "homework", text=True), "percentage")
         ),
         CsvTable("grades_weekly", columns("week_start", "subject_id", "subject", "average")),
+        CsvTable("progress", columns("date", "subject_id", "subject", "average", "rank", "rank_of")),
         CsvTable("attendance_weekly", columns("week_start", "attended", "counted", "rate")),
         CsvTable("behavior", columns("date", "score")),
     )

@@ -139,13 +139,18 @@ def standing_snapshots_write(*, term: AcademicTerm, day: datetime.date) -> Snaps
 # --- reads -----------------------------------------------------------------------------------------
 
 
-def student_progress(*, student: Student, term: AcademicTerm | None, subject_id: int | None = None) -> list[dict]:
-    """The student's snapshots of the term by date: overall (subject null) and per subject (one query)."""
+def student_progress(
+    *, student: Student, term: AcademicTerm | None, subject_id: int | None = None, period: tuple | None = None
+) -> list[dict]:
+    """The student's snapshots of the term by date (within the period, if given): overall (subject null) and per
+    subject, or that subject's only. One query."""
     if term is None:
         return []
     rows = StudentStandingSnapshot.objects.filter(student=student, term=term)
     if subject_id is not None:
         rows = rows.filter(subject_id=subject_id)
+    if period is not None and None not in period:
+        rows = rows.filter(date__range=period)
     return [
         {
             "date": row["date"],

@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 
-from analytics import missing
+from analytics import missing, progress
 from analytics.definitions import mean_percentage, percentage, round_half_up, week_start
 from analytics.models import (
     SchoolDailySummary,
@@ -187,6 +187,8 @@ def student_overview(
             for grade in grades
         ],
         "grades_weekly": _grades_weekly(grades),
+        "progress": progress.student_progress(student=student, term=term, subject_id=subject_id, period=period),
+        "term_over_term": progress.term_over_term(student=student, term=term),
         "attendance_weekly": _attendance_weekly(days),
         "homework": _homework_totals(days),
         "behavior": [
