@@ -423,8 +423,10 @@ def class_ranks_run(
         started = time.monotonic()
         result = class_ranks_calculate(term=term)
         snapshots = 0
+        # A backfill reads the grades once, up to its last date.
+        grades = progress.term_grades(term=term, last=snapshot_dates[-1]) if len(snapshot_dates) > 1 else None
         for day in snapshot_dates:
-            snapshots += progress.standing_snapshots_write(term=term, day=day).changed
+            snapshots += progress.standing_snapshots_write(term=term, day=day, grades=grades).changed
             _job_run_heartbeat(run, rows_changed=result.changed + snapshots)
         run.rows_changed = result.changed + snapshots
         details = f"{result.subject_ranks} subject ranks, {result.standings} overall standings"

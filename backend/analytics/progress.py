@@ -49,19 +49,37 @@ def _ranks(values: dict[SnapshotKey, int], partition_of: dict[SnapshotKey, objec
     return ranked
 
 
-def standing_snapshots_compute(*, term: AcademicTerm, day: datetime.date) -> dict[SnapshotKey, Standing]:
-    """Every student's standing in the term as of the day, from the grades (three queries)."""
-    school = term.school
-    scores = defaultdict(list)  # (student_id, subject_id) -> [(score, max_score)]
-    for student_id, subject_id, score, maximum in (
+def term_grades(*, term: AcademicTerm, last: datetime.date) -> list[tuple]:
+    """(due date, student, subject, score, max score) of the grades of the term's homework due up to ``last``
+    at the term's school: one query, read once for a range of snapshot dates."""
+    return list(
         Grade.objects.filter(
-            submission__student__school_id=school.pk,
-            submission__homework__due_date__range=(term.start_date, day),
+            submission__student__school_id=term.school_id,
+            submission__homework__due_date__range=(term.start_date, last),
         )
         .order_by()
-        .values_list("submission__student_id", "submission__homework__subject_id", "score", "max_score")
-    ):
-        scores[student_id, subject_id].append((score, maximum))
+        .values_list(
+            "submission__homework__due_date",
+            "submission__student_id",
+            "submission__homework__subject_id",
+            "score",
+            "max_score",
+        )
+    )
+
+
+def standing_snapshots_compute(
+    *, term: AcademicTerm, day: datetime.date, grades: list[tuple] | None = None
+) -> dict[SnapshotKey, Standing]:
+    """Every student's standing in the term as of the day, from the grades (two queries; one with ``grades``
+    read by term_grades up to the day or later)."""
+    school = term.school
+    if grades is None:
+        grades = term_grades(term=term, last=day)
+    scores = defaultdict(list)  # (student_id, subject_id) -> [(score, max_score)]
+    for due, student_id, subject_id, score, maximum in grades:
+        if due <= day:
+            scores[student_id, subject_id].append((score, maximum))
     students = {
         row["id"]: row
         for row in Student.objects.filter(id__in={student for student, _ in scores}).values(
@@ -101,10 +119,12 @@ class SnapshotResult:
         return self.created + self.updated + self.deleted
 
 
-def standing_snapshots_write(*, term: AcademicTerm, day: datetime.date) -> SnapshotResult:
+def standing_snapshots_write(
+    *, term: AcademicTerm, day: datetime.date, grades: list[tuple] | None = None
+) -> SnapshotResult:
     """Write the term's snapshot of the day: only the rows that differ (a second run of the same day changes
-    nothing); a student no longer standing that day loses their rows."""
-    computed = standing_snapshots_compute(term=term, day=day)
+    nothing); a student no longer standing that day loses their rows. ``grades``: see term_grades."""
+    computed = standing_snapshots_compute(term=term, day=day, grades=grades)
     with transaction.atomic():
         stored = {
             (row.student_id, row.subject_id): row
