@@ -425,15 +425,16 @@ def class_ranks_run(
         snapshots = 0
         # A backfill reads the grades once, up to its last date.
         grades = progress.term_grades(term=term, last=snapshot_dates[-1]) if len(snapshot_dates) > 1 else None
+        memo = {}
         for day in snapshot_dates:
-            snapshots += progress.standing_snapshots_write(term=term, day=day, grades=grades).changed
+            snapshots += progress.standing_snapshots_write(term=term, day=day, grades=grades, memo=memo).changed
             _job_run_heartbeat(run, rows_changed=result.changed + snapshots)
         run.rows_changed = result.changed + snapshots
         details = f"{result.subject_ranks} subject ranks, {result.standings} overall standings"
         if snapshots:
             days = f"{snapshot_dates[0]}" if len(snapshot_dates) == 1 else f"{snapshot_dates[0]}..{snapshot_dates[-1]}"
             details += f", {snapshots} snapshot rows of {days}"
-        phrase = _changed_phrase(result.changed, details, time.monotonic() - started, run)
+        phrase = _changed_phrase(run.rows_changed, details, time.monotonic() - started, run)
         _job_run_finish(run, status=Status.SUCCEEDED, summary=f"{Job.CLASS_RANKS}: {label}: {phrase}")
     return run
 

@@ -69,10 +69,10 @@ def term_grades(*, term: AcademicTerm, last: datetime.date) -> list[tuple]:
 
 
 def standing_snapshots_compute(
-    *, term: AcademicTerm, day: datetime.date, grades: list[tuple] | None = None
+    *, term: AcademicTerm, day: datetime.date, grades: list[tuple] | None = None, memo: dict | None = None
 ) -> dict[SnapshotKey, Standing]:
     """Every student's standing in the term as of the day, from the grades (two queries; one with ``grades``
-    read by term_grades up to the day or later)."""
+    read by term_grades up to the day or later). ``memo``: shared by the dates of one backfill, in order."""
     school = term.school
     if grades is None:
         grades = term_grades(term=term, last=day)
@@ -94,7 +94,15 @@ def standing_snapshots_compute(
             return None
         return (subject_id, student["grade_level"] if by_grade_level else student["class_group_id"])
 
-    averages: dict[SnapshotKey, Decimal] = {key: mean_percentage(pairs) for key, pairs in scores.items()}
+    # A backfill passes one memo for its dates: a subject average whose grades are the same as at an earlier
+    # date (grades only join as the dates advance, so their count tells) is not worked out again.
+    memo = {} if memo is None else memo
+    averages: dict[SnapshotKey, Decimal] = {}
+    for key, pairs in scores.items():
+        known = memo.get(key)
+        if known is None or known[0] != len(pairs):
+            known = memo[key] = (len(pairs), mean_percentage(pairs))
+        averages[key] = known[1]
     # Overall: the mean of the subject averages in whole hundredths, rounded half-up.
     cents = defaultdict(list)
     for (student_id, _), average in averages.items():
@@ -120,11 +128,12 @@ class SnapshotResult:
 
 
 def standing_snapshots_write(
-    *, term: AcademicTerm, day: datetime.date, grades: list[tuple] | None = None
+    *, term: AcademicTerm, day: datetime.date, grades: list[tuple] | None = None, memo: dict | None = None
 ) -> SnapshotResult:
     """Write the term's snapshot of the day: only the rows that differ (a second run of the same day changes
-    nothing); a student no longer standing that day loses their rows. ``grades``: see term_grades."""
-    computed = standing_snapshots_compute(term=term, day=day, grades=grades)
+    nothing); a student no longer standing that day loses their rows. ``grades``, ``memo``: see
+    standing_snapshots_compute."""
+    computed = standing_snapshots_compute(term=term, day=day, grades=grades, memo=memo)
     with transaction.atomic():
         stored = {
             (row.student_id, row.subject_id): row

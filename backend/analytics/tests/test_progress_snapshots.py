@@ -161,6 +161,13 @@ def test_backfill_of_a_date_range_writes_what_the_nights_would_have(world):
     assert stored(term, THU) == THURSDAY
     assert f"28 snapshot rows of {TUE}..{THU}" in out.getvalue()
 
+    # One date's snapshot lost and written again: the run reports those rows though no rank moved.
+    StudentStandingSnapshot.objects.filter(date=WED).delete()
+    out = io.StringIO()
+    call_command("calculate_class_ranks", "--term", str(term.pk), "--date", str(WED), stdout=out)
+    assert f"10 rows changed (0 subject ranks, 0 overall standings, 10 snapshot rows of {WED})" in out.getvalue()
+    assert stored(term, WED) == WEDNESDAY
+
     # Backfilled again: nothing to change.
     out = io.StringIO()
     call_command("calculate_class_ranks", "--term", str(term.pk), "--date", str(TUE), "--until", str(THU), stdout=out)
