@@ -422,13 +422,11 @@ def class_ranks_run(
     ) as run:
         started = time.monotonic()
         result = class_ranks_calculate(term=term)
-        snapshots = 0
-        # A backfill reads the grades once, up to its last date.
-        grades = progress.term_grades(term=term, last=snapshot_dates[-1]) if len(snapshot_dates) > 1 else None
-        memo = {}
-        for day in snapshot_dates:
-            snapshots += progress.standing_snapshots_write(term=term, day=day, grades=grades, memo=memo).changed
-            _job_run_heartbeat(run, rows_changed=result.changed + snapshots)
+        snapshots = progress.standing_snapshots_write(
+            term=term,
+            days=snapshot_dates,
+            heartbeat=lambda rows: _job_run_heartbeat(run, rows_changed=result.changed + rows),
+        ).changed
         run.rows_changed = result.changed + snapshots
         details = f"{result.subject_ranks} subject ranks, {result.standings} overall standings"
         if snapshots:

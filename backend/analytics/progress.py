@@ -9,11 +9,12 @@ in docs/metrics.md, "Progress over the term".
 
 import datetime
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from analytics.definitions import mean_percentage
 from analytics.models import StudentStandingSnapshot, StudentTermStanding
@@ -49,13 +50,27 @@ def _ranks(values: dict[SnapshotKey, int], partition_of: dict[SnapshotKey, objec
     return ranked
 
 
-def term_grades(*, term: AcademicTerm, last: datetime.date) -> list[tuple]:
-    """(due date, student, subject, score, max score) of the grades of the term's homework due up to ``last``
-    at the term's school: one query, read once for a range of snapshot dates."""
+def _groups(term: AcademicTerm) -> list[Q]:
+    """The term's school's students in groups no wider than a ranking partition (a class, or a grade level by the
+    school's setting), and those without a class: a snapshot is worked out one group at a time, so its memory
+    is a group's, not the school's."""
+    students = Student.objects.filter(school_id=term.school_id)
+    if term.school.rank_scope == School.RankScope.GRADE_LEVEL:
+        levels = students.exclude(class_group=None).values_list("class_group__grade_level", flat=True).distinct()
+        groups = [Q(class_group__grade_level=level) for level in sorted(levels)]
+    else:
+        classes = students.exclude(class_group=None).values_list("class_group_id", flat=True).distinct()
+        groups = [Q(class_group_id=class_id) for class_id in sorted(classes)]
+    return [*groups, Q(class_group=None)]
+
+
+def _group_grades(term: AcademicTerm, group: Q, last: datetime.date) -> list[tuple]:
+    """(due date, student, subject, score, max score) of the group's grades of the term's homework due up to
+    ``last``: one query, read once for every date of a backfill."""
+    students = Student.objects.filter(group, school_id=term.school_id).values("id")
     return list(
         Grade.objects.filter(
-            submission__student__school_id=term.school_id,
-            submission__homework__due_date__range=(term.start_date, last),
+            submission__student_id__in=students, submission__homework__due_date__range=(term.start_date, last)
         )
         .order_by()
         .values_list(
@@ -69,24 +84,17 @@ def term_grades(*, term: AcademicTerm, last: datetime.date) -> list[tuple]:
 
 
 def standing_snapshots_compute(
-    *, term: AcademicTerm, day: datetime.date, grades: list[tuple] | None = None, memo: dict | None = None
+    *, term: AcademicTerm, day: datetime.date, students: dict[int, dict], grades: list[tuple], memo: dict
 ) -> dict[SnapshotKey, Standing]:
-    """Every student's standing in the term as of the day, from the grades (two queries; one with ``grades``
-    read by term_grades up to the day or later). ``memo``: shared by the dates of one backfill, in order."""
-    school = term.school
-    if grades is None:
-        grades = term_grades(term=term, last=day)
+    """The standings as of the day of one group's students (``students``: id -> active, class_group_id,
+    grade_level) from their grades (``grades``: _group_grades up to the day or later). ``memo``: shared by the
+    dates of one group, in date order: a subject average whose grades are those of an earlier date (grades only
+    join as the dates advance, so their count tells) is not worked out again."""
     scores = defaultdict(list)  # (student_id, subject_id) -> [(score, max_score)]
     for due, student_id, subject_id, score, maximum in grades:
         if due <= day:
             scores[student_id, subject_id].append((score, maximum))
-    students = {
-        row["id"]: row
-        for row in Student.objects.filter(id__in={student for student, _ in scores}).values(
-            "id", "active", "class_group_id", grade_level=F("class_group__grade_level")
-        )
-    }
-    by_grade_level = school.rank_scope == School.RankScope.GRADE_LEVEL
+    by_grade_level = term.school.rank_scope == School.RankScope.GRADE_LEVEL
 
     def partition(student_id: int, subject_id: int | None):
         student = students[student_id]
@@ -94,9 +102,6 @@ def standing_snapshots_compute(
             return None
         return (subject_id, student["grade_level"] if by_grade_level else student["class_group_id"])
 
-    # A backfill passes one memo for its dates: a subject average whose grades are the same as at an earlier
-    # date (grades only join as the dates advance, so their count tells) is not worked out again.
-    memo = {} if memo is None else memo
     averages: dict[SnapshotKey, Decimal] = {}
     for key, pairs in scores.items():
         known = memo.get(key)
@@ -126,18 +131,47 @@ class SnapshotResult:
     def changed(self) -> int:
         return self.created + self.updated + self.deleted
 
+    def __add__(self, other: "SnapshotResult") -> "SnapshotResult":
+        return SnapshotResult(self.created + other.created, self.updated + other.updated, self.deleted + other.deleted)
+
 
 def standing_snapshots_write(
-    *, term: AcademicTerm, day: datetime.date, grades: list[tuple] | None = None, memo: dict | None = None
+    *, term: AcademicTerm, days: list[datetime.date], heartbeat: Callable[[int], None] | None = None
 ) -> SnapshotResult:
-    """Write the term's snapshot of the day: only the rows that differ (a second run of the same day changes
-    nothing); a student no longer standing that day loses their rows. ``grades``, ``memo``: see
-    standing_snapshots_compute."""
-    computed = standing_snapshots_compute(term=term, day=day, grades=grades, memo=memo)
+    """Write the term's snapshots of the days, group by group (see _groups), one transaction per group and day:
+    only the rows that differ (a second run of the same day changes nothing); a student no longer standing
+    that day loses their rows, and so does one no longer at the school. ``heartbeat``: called with the rows
+    changed so far after each group (a long backfill shows it is alive)."""
+    days = sorted(days)
+    total = SnapshotResult()
+    if not days:
+        return total
+    for group in _groups(term):
+        students = {
+            row["id"]: row
+            for row in Student.objects.filter(group, school_id=term.school_id).values(
+                "id", "active", "class_group_id", grade_level=F("class_group__grade_level")
+            )
+        }
+        if not students:
+            continue
+        grades, memo = _group_grades(term, group, days[-1]), {}
+        for day in days:
+            computed = standing_snapshots_compute(term=term, day=day, students=students, grades=grades, memo=memo)
+            total += _write(term, day, computed, students)
+        if heartbeat is not None:
+            heartbeat(total.changed)
+    gone = StudentStandingSnapshot.objects.filter(term=term, date__in=days).exclude(student__school_id=term.school_id)
+    return total + SnapshotResult(deleted=gone.delete()[0])
+
+
+def _write(term: AcademicTerm, day: datetime.date, computed: dict, students: dict) -> SnapshotResult:
     with transaction.atomic():
         stored = {
             (row.student_id, row.subject_id): row
-            for row in StudentStandingSnapshot.objects.select_for_update().filter(term=term, date=day)
+            for row in StudentStandingSnapshot.objects.select_for_update().filter(
+                term=term, date=day, student_id__in=students
+            )
         }
         new, changed = [], []
         for (student_id, subject_id), (average, rank, rank_of) in computed.items():

@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import random
 from decimal import Decimal
 
 import pytest
@@ -9,8 +10,9 @@ import time_machine
 from django.core.management import CommandError, call_command
 
 from analytics import jobs
-from analytics.models import StudentStandingSnapshot
+from analytics.models import StudentStandingSnapshot, StudentTermPerformance, StudentTermStanding
 from homework.models import Grade, HomeworkSubmission
+from schools.models import School
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -192,3 +194,45 @@ def test_until_needs_a_date_not_after_it():
         call_command("calculate_class_ranks", "--until", "2026-09-10", stdout=io.StringIO())
     with pytest.raises(CommandError, match="must not be before it"):
         call_command("calculate_class_ranks", "--date", "2026-09-10", "--until", "2026-09-09", stdout=io.StringIO())
+
+
+@pytest.mark.parametrize("scope", [School.RankScope.CLASS_GROUP, School.RankScope.GRADE_LEVEL])
+def test_the_snapshot_of_the_last_day_equals_the_nights_ranks_in_every_class_and_grade_level(scope):
+    """Every grade due in the term: the last day's snapshot is the live standing the rank job computes (in SQL),
+    for each class or grade level, with inactive students and one without a class taking no place."""
+    rng = random.Random(7)
+    school = factories.SchoolFactory(rank_scope=scope)
+    term = factories.TermFactory(school=school)
+    classes = [factories.ClassGroupFactory(school=school, grade_level=level) for level in (7, 7, 8)]
+    subjects = [factories.SubjectFactory(school=school) for _ in range(2)]
+    teacher = factories.TeacherFactory(school=school)
+    students = [
+        factories.StudentFactory(school=school, class_group=rng.choice(classes), active=n % 7 != 3) for n in range(24)
+    ]
+    students.append(factories.StudentFactory(school=school, class_group=None))
+    for n in range(6):
+        subject, klass = subjects[n % 2], classes[n % 3]
+        due = factories.TERM_START + datetime.timedelta(days=3 * n)
+        homework = factories.HomeworkFactory(
+            class_group=klass, subject=subject, teacher=teacher, assigned_date=due, due_date=due, max_score=8
+        )
+        for student in students:
+            if rng.random() < 0.7:
+                grade(homework, student, str(rng.choice([0, 3, 5, 5, 6, 8])))
+    jobs.class_ranks_run(term=term, snapshot_dates=[term.end_date])
+
+    snapshot = {
+        (row.student_id, row.subject_id): (row.average, row.rank, row.rank_of)
+        for row in StudentStandingSnapshot.objects.filter(term=term, date=term.end_date)
+    }
+    live = {
+        (row.student_id, row.subject_id): (row.average_grade, row.rank, row.rank_of)
+        for row in StudentTermPerformance.objects.filter(term=term, average_grade__isnull=False)
+    }
+    live |= {
+        (row.student_id, None): (row.overall_average, row.rank, row.rank_of)
+        for row in StudentTermStanding.objects.filter(term=term, overall_average__isnull=False)
+    }
+    assert snapshot == live
+    assert any(rank is None for _, rank, _ in snapshot.values())  # the unranked are there, without a place
+    assert len({rank_of for _, _, rank_of in snapshot.values()}) > 2  # several partitions
