@@ -54,7 +54,8 @@ def _groups(term: AcademicTerm) -> list[Q]:
     """The term's school's students in groups no wider than a ranking partition (a class, or a grade level by the
     school's setting), and those without a class: a snapshot is worked out one group at a time, so its memory
     is a group's, not the school's."""
-    students = Student.objects.filter(school_id=term.school_id)
+    # No ordering: the model's would make DISTINCT keep one row per student.
+    students = Student.objects.filter(school_id=term.school_id).order_by()
     if term.school.rank_scope == School.RankScope.GRADE_LEVEL:
         levels = students.exclude(class_group=None).values_list("class_group__grade_level", flat=True).distinct()
         groups = [Q(class_group__grade_level=level) for level in sorted(levels)]

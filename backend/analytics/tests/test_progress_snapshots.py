@@ -236,3 +236,27 @@ def test_the_snapshot_of_the_last_day_equals_the_nights_ranks_in_every_class_and
     assert snapshot == live
     assert any(rank is None for _, rank, _ in snapshot.values())  # the unranked are there, without a place
     assert len({rank_of for _, _, rank_of in snapshot.values()}) > 2  # several partitions
+
+
+def test_a_snapshot_is_worked_out_class_by_class_in_a_few_queries_per_class(world):
+    """Queries grow with the classes, not with the students: a second class of 30 adds the same few."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from analytics import progress
+
+    school, term, _pupils = world
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            progress.standing_snapshots_write(term=term, days=[THU])
+        return len(queries)
+
+    progress.standing_snapshots_write(term=term, days=[THU])
+    counts = [count()]
+    for _ in range(2):
+        klass = factories.ClassGroupFactory(school=school)
+        factories.StudentFactory.create_batch(30, school=school, class_group=klass)
+        counts.append(count())
+    # Each class: its students, their grades, the stored rows, and its transaction's two statements.
+    assert counts[2] - counts[1] == counts[1] - counts[0] == 5, counts
