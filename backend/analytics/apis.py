@@ -1,5 +1,7 @@
 """The analytics endpoints: thin views over analytics.selectors, read from the summary tables only."""
 
+import datetime
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -11,7 +13,8 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from analytics import api_examples, exports, selectors, services
+from analytics import api_examples, exports, missing, progress, selectors, services
+from analytics.definitions import week_start
 from analytics.models import StudentFlag
 from core.api import ScopedPrimaryKeyRelatedField
 from core.bounds import id_field, query_date_field
@@ -195,6 +198,28 @@ class FlagSerializer(serializers.Serializer):
     figures = serializers.JSONField(help_text="The figures behind the flag and the thresholds (docs/metrics.md).")
 
 
+class ProgressPointSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    subject_id = serializers.IntegerField(allow_null=True, help_text="Null: the overall standing.")
+    subject = serializers.CharField(allow_null=True)
+    average = percent_field("The average as of the date (grades of homework due from the term's start to it).")
+    rank = serializers.IntegerField(allow_null=True)
+    rank_of = serializers.IntegerField(allow_null=True)
+
+
+class TermOverTermSerializer(serializers.Serializer):
+    previous_term = NamedSerializer()
+    previous_average = percent_field("The overall average of the previous term.")
+    previous_rank = serializers.IntegerField(allow_null=True)
+    previous_rank_of = serializers.IntegerField(allow_null=True)
+    average = percent_field("The overall average of this term (null without grades yet).")
+    rank = serializers.IntegerField(allow_null=True)
+    rank_of = serializers.IntegerField(allow_null=True)
+    average_change = serializers.DecimalField(
+        max_digits=6, decimal_places=2, allow_null=True, help_text="average - previous_average."
+    )
+
+
 class StudentOverviewSerializer(serializers.Serializer):
     student = StudentRefSerializer()
     term = TermRefSerializer(allow_null=True)
@@ -204,6 +229,13 @@ class StudentOverviewSerializer(serializers.Serializer):
     subjects = SubjectPerformanceSerializer(many=True)
     grades = GradePointSerializer(many=True)
     grades_weekly = GradeWeekSerializer(many=True)
+    progress = ProgressPointSerializer(
+        many=True,
+        help_text="The nightly standing snapshots of the term, by date: overall (subject null) and per subject.",
+    )
+    term_over_term = TermOverTermSerializer(
+        allow_null=True, help_text="The overall standing beside the previous term's; null without an earlier one."
+    )
     attendance_weekly = AttendanceWeekSerializer(many=True)
     homework = HomeworkTotalsSerializer()
     behavior = BehaviorPointSerializer(many=True)
@@ -283,8 +315,17 @@ class TeacherWeekSerializer(serializers.Serializer):
     classes_taught = serializers.IntegerField()
     homeworks_assigned = serializers.IntegerField()
     parent_communications = serializers.IntegerField()
-    average_student_attendance = percent_field("attended / counted marks at the teacher's lessons x 100.")
+    average_student_attendance = percent_field(
+        "attended / counted marks at the teacher's lessons x 100; over the marked lessons only (see "
+        "lessons_without_roll_call)."
+    )
     school_median = MetricsSerializer(help_text="The median over the school's teachers that week.")
+    lessons_held = serializers.IntegerField(help_text="The teacher's lessons of the week dated up to today.")
+    lessons_without_roll_call = serializers.IntegerField(help_text="Of lessons_held, those with no mark at all.")
+    homework_overdue_ungraded = serializers.IntegerField(
+        help_text="Homework due in the week, more than 7 days before today, with a submission not graded."
+    )
+    submissions_ungraded = serializers.IntegerField(help_text="The ungraded submissions of that homework.")
 
 
 class TeacherRefSerializer(serializers.Serializer):
@@ -292,10 +333,28 @@ class TeacherRefSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class TeacherTodaySerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="Today in the school's time zone.")
+    lessons = serializers.IntegerField(help_text="The teacher's lessons of today.")
+    roll_calls_not_taken = serializers.IntegerField(help_text="Of those, the lessons with no mark yet.")
+
+
+class CommentsMissingSerializer(serializers.Serializer):
+    term = TermRefSerializer()
+    missing = serializers.IntegerField(help_text="Comments not written yet.")
+    of = serializers.IntegerField(
+        help_text="Comments expected: one per active student of each class and subject the teacher is assigned."
+    )
+
+
 class TeacherPerformanceSerializer(serializers.Serializer):
     teacher = TeacherRefSerializer()
     as_of = serializers.DateTimeField(allow_null=True)
     weeks = TeacherWeekSerializer(many=True)
+    today = TeacherTodaySerializer()
+    comments = CommentsMissingSerializer(
+        allow_null=True, help_text="In the last two weeks of a term only: the term's teacher comments still missing."
+    )
 
 
 class TeacherPerformanceApi(CsvExportMixin, AnalyticsApi):
@@ -378,6 +437,11 @@ class HealthWeekSerializer(serializers.Serializer):
     homework_completion_rate = percent_field("homework submitted on time / due x 100.")
 
 
+class RollCallsTodaySerializer(serializers.Serializer):
+    lessons = serializers.IntegerField(help_text="Lessons of today (in each school's time zone).")
+    not_taken = serializers.IntegerField(help_text="Of those, the lessons with no mark yet.")
+
+
 class SchoolHealthSerializer(serializers.Serializer):
     schools = NamedSerializer(many=True)
     term = TermRefSerializer(allow_null=True)
@@ -394,6 +458,7 @@ class SchoolHealthSerializer(serializers.Serializer):
     students_count = serializers.IntegerField(help_text="Active students.")
     teachers_count = serializers.IntegerField()
     low_attendance = LowAttendanceSerializer(allow_null=True, help_text="Students below 90% attendance in the term.")
+    roll_calls_today = RollCallsTodaySerializer()
     weekly = HealthWeekSerializer(many=True)
 
 
@@ -600,3 +665,170 @@ class TeacherCommentApi(TeacherInputApi):
         row = services.teacher_comment_set(student=student, term=term, subject=subject, comment=data["comment"])
         comment = row.teacher_comment if row else ""
         return Response(TeacherCommentSerializer({"term": term.pk, "subject": subject.pk, "comment": comment}).data)
+
+
+# --- missing data (per teacher, for an admin) ---------------------------------------------------
+
+
+MISSING_WEEKS_DEFAULT = 4
+
+
+class MissingDataQuerySerializer(serializers.Serializer):
+    school = id_field(required=False, help_text="School id: an admin's own by default; required for a superuser.")
+    weeks = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_WEEKS,
+        default=MISSING_WEEKS_DEFAULT,
+        help_text=f"How many weeks, up to the week of `to` (default {MISSING_WEEKS_DEFAULT}).",
+    )
+    to = query_date_field(required=False, help_text="A date of the last week shown (default today), YYYY-MM-DD.")
+
+
+class MissingWeekSerializer(serializers.Serializer):
+    week_start = serializers.DateField(help_text="Monday.")
+    lessons_held = serializers.IntegerField(help_text="Lessons of the week dated up to today.")
+    lessons_without_roll_call = serializers.IntegerField(help_text="Of lessons_held, those with no mark at all.")
+    homework_overdue_ungraded = serializers.IntegerField(
+        help_text="Homework due in the week, more than 7 days before today, with a submission not graded."
+    )
+    submissions_ungraded = serializers.IntegerField(help_text="The ungraded submissions of that homework.")
+
+
+class MissingTotalsSerializer(serializers.Serializer):
+    lessons_held = serializers.IntegerField()
+    lessons_without_roll_call = serializers.IntegerField()
+    homework_overdue_ungraded = serializers.IntegerField()
+    submissions_ungraded = serializers.IntegerField()
+
+
+class TeacherTodayCountsSerializer(serializers.Serializer):
+    lessons = serializers.IntegerField()
+    roll_calls_not_taken = serializers.IntegerField()
+
+
+class TeacherMissingSerializer(serializers.Serializer):
+    teacher = TeacherRefSerializer()
+    weeks = MissingWeekSerializer(many=True)
+    totals = MissingTotalsSerializer(help_text="The weeks added up.")
+    today = TeacherTodayCountsSerializer(help_text="The teacher's lessons of today and those without a roll call.")
+    comments = CommentsMissingSerializer(allow_null=True, help_text="In the last two weeks of a term only.")
+
+
+class MissingDataSerializer(serializers.Serializer):
+    school = NamedSerializer()
+    today = serializers.DateField(help_text="Today in the school's time zone.")
+    weeks = serializers.ListField(child=serializers.DateField(), help_text="The Mondays of the weeks shown.")
+    roll_calls_today = RollCallsTodaySerializer()
+    teachers = TeacherMissingSerializer(many=True)
+
+
+class MissingDataApi(CsvExportMixin, AnalyticsApi):
+    permission_classes = [IsAdminOrOperator]
+
+    @extend_schema(
+        summary="Missing data per teacher: lessons without roll call, overdue ungraded homework, comments missing",
+        parameters=[MissingDataQuerySerializer, FORMAT_PARAMETER],
+        responses=responses_with_csv(
+            MissingDataSerializer,
+            "One row per teacher: the weeks' totals, today's roll calls not taken and the comments missing.",
+        ),
+    )
+    def get(self, request):
+        """An admin sees their own school; a superuser names the school."""
+        query = MissingDataQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        schools = in_users_school(School.objects.all(), user=request.user, school_field="pk")
+        if "school" in params:
+            school = get_object_or_404(schools, pk=params["school"])
+        elif user_role(user=request.user).role is Role.SCHOOL_ADMIN:
+            school = get_object_or_404(schools)
+        else:
+            raise serializers.ValidationError({"school": "Name the school (its id)."})
+        today = selectors.school_today(school=school)
+        last = week_start(params.get("to") or today)
+        weeks = [last - datetime.timedelta(weeks=back) for back in range(params["weeks"] - 1, -1, -1)]
+        body = MissingDataSerializer(missing.school_missing_data(school=school, weeks=weeks, today=today)).data
+        if self.wants_csv(request):
+            return csv_response(
+                table=exports.MISSING_TEACHERS, items=body["teachers"], filename=f"school-{school.pk}-missing-data.csv"
+            )
+        return Response(body)
+
+
+# --- the most improved students ------------------------------------------------------------------
+
+
+class MostImprovedQuerySerializer(serializers.Serializer):
+    school = id_field(required=False, help_text="School id; required for a superuser, else the caller's school.")
+    class_group = id_field(required=False, help_text="Only this class (id).")
+    term = id_field(required=False, help_text="Term id; default the current term.")
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=100, default=progress.MOST_IMPROVED_LIMIT, help_text="How many."
+    )
+
+
+class ImprovedStudentSerializer(serializers.Serializer):
+    student = NamedSerializer()
+    class_group = NamedSerializer(allow_null=True)
+    average_from = percent_field("Overall average at the earlier snapshot.")
+    average_to = percent_field("Overall average at the latest snapshot.")
+    change = serializers.DecimalField(max_digits=6, decimal_places=2, help_text="average_to - average_from.")
+
+
+class MostImprovedSerializer(serializers.Serializer):
+    term = NamedSerializer()
+    # "from" is a Python keyword: declared in get_fields.
+    to = serializers.DateField(allow_null=True, help_text="The latest snapshot date of the term.")
+    students = ImprovedStudentSerializer(many=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(
+            allow_null=True, help_text="The earlier snapshot date: the latest at least 28 days before `to`."
+        )
+        return fields
+
+
+class MostImprovedApi(CsvExportMixin, AnalyticsApi):
+    permission_classes = [IsTeacherOrAdmin]
+
+    @extend_schema(
+        summary="The students whose overall average rose most over the last 4 weeks (by the nightly snapshots)",
+        parameters=[MostImprovedQuerySerializer, FORMAT_PARAMETER],
+        responses=responses_with_csv(MostImprovedSerializer, "One row per student of the list."),
+    )
+    def get(self, request):
+        """A teacher: the students of their classes; an admin: their school; a superuser: the school named."""
+        query = MostImprovedQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        role = user_role(user=request.user)
+        schools = in_users_school(School.objects.all(), user=request.user, school_field="pk")
+        if "school" in params:
+            school = get_object_or_404(schools, pk=params["school"])
+        elif role.school_id is not None:
+            school = get_object_or_404(schools, pk=role.school_id)
+        else:
+            raise serializers.ValidationError({"school": "Name the school (its id)."})
+        students = students_visible_to(user=request.user).filter(school=school)
+        if "class_group" in params:
+            if not class_groups_visible_to(user=request.user).filter(pk=params["class_group"], school=school).exists():
+                raise serializers.ValidationError({"class_group": "No such class among yours."})
+            students = students.filter(class_group_id=params["class_group"])
+        if "term" in params:
+            term = school.terms.filter(pk=params["term"]).first()
+            if term is None:
+                raise serializers.ValidationError({"term": "No such term at this school."})
+        else:
+            term = selectors.current_term(school=school)
+            if term is None:
+                raise serializers.ValidationError({"term": "The school has no term."})
+        data = progress.most_improved(term=term, students=students, limit=params["limit"])
+        body = MostImprovedSerializer(data).data
+        if self.wants_csv(request):
+            return csv_response(
+                table=exports.MOST_IMPROVED, items=body["students"], filename=f"term-{term.pk}-most-improved.csv"
+            )
+        return Response(body)

@@ -26,6 +26,7 @@ OVERVIEW_TABLES = {
             "grades", columns("date", "subject_id", "subject", Column("homework", "homework", text=True), "percentage")
         ),
         CsvTable("grades_weekly", columns("week_start", "subject_id", "subject", "average")),
+        CsvTable("progress", columns("date", "subject_id", "subject", "average", "rank", "rank_of")),
         CsvTable("attendance_weekly", columns("week_start", "attended", "counted", "rate")),
         CsvTable("behavior", columns("date", "score")),
         CsvTable("flags", columns("reason", "as_of", Column("details", "text", text=True))),
@@ -44,6 +45,10 @@ TEACHER_WEEKS = CsvTable(
         ("school_median_homeworks_assigned", "school_median.homeworks_assigned"),
         ("school_median_parent_communications", "school_median.parent_communications"),
         ("school_median_average_student_attendance", "school_median.average_student_attendance"),
+        "lessons_held",
+        "lessons_without_roll_call",
+        "homework_overdue_ungraded",
+        "submissions_ungraded",
     ),
 )
 
@@ -74,6 +79,8 @@ HEALTH_TABLES = {
                 ("low_attendance_students", "low_attendance.students"),
                 ("low_attendance_of", "low_attendance.of"),
                 ("low_attendance_share", "low_attendance.share"),
+                ("roll_calls_today_lessons", "roll_calls_today.lessons"),
+                ("roll_calls_today_not_taken", "roll_calls_today.not_taken"),
                 "as_of",
             ),
         ),
@@ -91,5 +98,36 @@ AT_RISK = CsvTable(
         "reason",
         "as_of",
         Column("details", "text", text=True),
+    ),
+)
+
+# The missing-data figures of a school, one row per teacher (the weeks added up).
+MISSING_TEACHERS = CsvTable(
+    "teachers",
+    columns(
+        ("teacher_id", "teacher.id"),
+        Column("teacher", "teacher.name", text=True),
+        ("lessons_held", "totals.lessons_held"),
+        ("lessons_without_roll_call", "totals.lessons_without_roll_call"),
+        ("homework_overdue_ungraded", "totals.homework_overdue_ungraded"),
+        ("submissions_ungraded", "totals.submissions_ungraded"),
+        ("lessons_today", "today.lessons"),
+        ("roll_calls_not_taken_today", "today.roll_calls_not_taken"),
+        ("comments_missing", "comments.missing"),
+        ("comments_expected", "comments.of"),
+    ),
+)
+
+# The most improved students, one row each.
+MOST_IMPROVED = CsvTable(
+    "students",
+    columns(
+        ("student_id", "student.id"),
+        Column("student", "student.name", text=True),
+        ("class_group_id", "class_group.id"),
+        Column("class_group", "class_group.name", text=True),
+        "average_from",
+        "average_to",
+        "change",
     ),
 )

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from analytics import services
+from analytics import progress, services
 from analytics.definitions import week_end, week_start
 from analytics.engine.flags import flag_keys_discover
 from analytics.models import (
@@ -404,9 +404,20 @@ def class_ranks_calculate(*, term: AcademicTerm) -> ClassRanksResult:
     return ClassRanksResult(subject_ranks=subject_ranks, standings=standings)
 
 
-def class_ranks_run(*, term: AcademicTerm, scheduled_for: datetime.datetime | None = None) -> JobRun:
-    """Recalculate one term's class ranks under the school's job lock, recording the run in JobRun."""
+def class_ranks_run(
+    *,
+    term: AcademicTerm,
+    scheduled_for: datetime.datetime | None = None,
+    snapshot_dates: Iterable[datetime.date] | None = None,
+) -> JobRun:
+    """Recalculate one term's class ranks under the school's job lock, recording the run in JobRun, then write
+    the term's standing snapshots of ``snapshot_dates`` (default: the day that ended, see progress.snapshot_day).
+    """
     school = term.school
+    if snapshot_dates is None:
+        night = progress.snapshot_day(term=term, today=timezone.now().astimezone(school.tzinfo).date())
+        snapshot_dates = [night] if night else []
+    snapshot_dates = sorted({day for day in snapshot_dates if term.start_date <= day <= term.end_date})
     label = f"{_school_label(school)}, {term.name} {term.start_date}..{term.end_date}"
     with _job_run(
         job=Job.CLASS_RANKS,
@@ -419,9 +430,17 @@ def class_ranks_run(*, term: AcademicTerm, scheduled_for: datetime.datetime | No
     ) as run:
         started = time.monotonic()
         result = class_ranks_calculate(term=term)
-        run.rows_changed = result.changed
+        snapshots = progress.standing_snapshots_write(
+            term=term,
+            days=snapshot_dates,
+            heartbeat=lambda rows: _job_run_heartbeat(run, rows_changed=result.changed + rows),
+        ).changed
+        run.rows_changed = result.changed + snapshots
         details = f"{result.subject_ranks} subject ranks, {result.standings} overall standings"
-        phrase = _changed_phrase(result.changed, details, time.monotonic() - started, run)
+        if snapshots:
+            days = f"{snapshot_dates[0]}" if len(snapshot_dates) == 1 else f"{snapshot_dates[0]}..{snapshot_dates[-1]}"
+            details += f", {snapshots} snapshot rows of {days}"
+        phrase = _changed_phrase(run.rows_changed, details, time.monotonic() - started, run)
         _job_run_finish(run, status=Status.SUCCEEDED, summary=f"{Job.CLASS_RANKS}: {label}: {phrase}")
     return run
 
@@ -435,6 +454,18 @@ def terms_containing(
         school_day = day or timezone.now().astimezone(school.tzinfo).date()
         term = AcademicTerm.objects.filter(school=school, start_date__lte=school_day, end_date__gte=school_day).first()
         result.append((school, school_day, term))
+    return result
+
+
+def terms_overlapping(
+    *, schools: Iterable[School], first: datetime.date, last: datetime.date
+) -> list[tuple[School, datetime.date, AcademicTerm | None]]:
+    """Each school with each of its terms overlapping first..last (a school with none: once, with None)."""
+    result = []
+    for school in schools:
+        terms = AcademicTerm.objects.filter(school=school, start_date__lte=last, end_date__gte=first)
+        found = list(terms.order_by("start_date"))
+        result.extend((school, first, term) for term in found or [None])
     return result
 
 

@@ -322,3 +322,42 @@ class StudentFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student}: {self.reason} as of {self.as_of}"
+
+
+class StudentStandingSnapshot(models.Model):
+    """A student's term standing as of one date: the average and position in one subject, or overall (no subject).
+
+    Written by the nightly rank job (``analytics.progress.standing_snapshots_write``) for the day that ended,
+    or for past dates by ``calculate_class_ranks --date/--until``. A record of each night, not kept exact
+    afterwards: see docs/metrics.md, "Progress over the term".
+    """
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="standing_snapshots")
+    term = models.ForeignKey(AcademicTerm, on_delete=models.CASCADE, related_name="+")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField(help_text="The standing counts the grades of homework due from the term's start to here.")
+    subject = models.ForeignKey(
+        Subject, on_delete=models.CASCADE, null=True, blank=True, related_name="+", help_text="Empty: overall."
+    )
+    average = models.DecimalField(**PERCENT)
+    rank = models.PositiveIntegerField(null=True, blank=True)
+    rank_of = models.PositiveIntegerField(null=True, blank=True, help_text="How many were ranked.")
+
+    class Meta:
+        ordering = ["student_id", "date", "subject_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student", "term", "date", "subject"],
+                condition=models.Q(subject__isnull=False),
+                name="standing_snapshot_subject_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["student", "term", "date"],
+                condition=models.Q(subject__isnull=True),
+                name="standing_snapshot_overall_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["term", "date"]), models.Index(fields=["student", "term", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.date} {self.subject or 'overall'}: {self.average}"

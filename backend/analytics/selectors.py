@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
+from analytics import missing, progress
 from analytics.definitions import mean_percentage, percentage, round_half_up, week_start
 from analytics.engine.flags import REASONS, flag_text
 from analytics.models import (
@@ -188,6 +189,8 @@ def student_overview(
             for grade in grades
         ],
         "grades_weekly": _grades_weekly(grades),
+        "progress": progress.student_progress(student=student, term=term, subject_id=subject_id, period=period),
+        "term_over_term": progress.term_over_term(student=student, term=term),
         "attendance_weekly": _attendance_weekly(days),
         "homework": _homework_totals(days),
         "behavior": [
@@ -250,6 +253,8 @@ def teacher_performance(*, teacher: Teacher, weeks: list[datetime.date]) -> dict
     }
     teachers = Teacher.objects.filter(school_id=teacher.school_id).count()
     medians = school_medians(school_id=teacher.school_id, weeks=weeks, teachers=teachers)
+    today = school_today(school=teacher.school)
+    gaps = missing.teacher_missing_by_week(teacher=teacher, weeks=weeks, today=today)
     result = []
     as_of = None
     for week in weeks:
@@ -260,12 +265,15 @@ def teacher_performance(*, teacher: Teacher, weeks: list[datetime.date]) -> dict
                 "week_start": week,
                 **{name: row[name] if row else _empty_metric(name) for name in TEACHER_METRICS},
                 "school_median": {name: medians[week, name] for name in TEACHER_METRICS},
+                **gaps["weeks"][week],
             }
         )
     return {
         "teacher": {"id": teacher.pk, "name": str(teacher), "school": {"id": teacher.school_id}},
         "as_of": as_of,
         "weeks": result,
+        "today": {"date": today, **gaps["today"]},
+        "comments": gaps["comments"],
     }
 
 
@@ -436,6 +444,7 @@ def school_health(*, schools: list[School], term: AcademicTerm | None, date_from
             "students_excused": today["students_excused"],
             "attendance_rate": percentage(today["lessons_attended"], today["lessons_counted"]),
         },
+        "roll_calls_today": missing.roll_calls_today(schools=schools, todays=todays),
         "students_count": Student.objects.filter(school_id__in=school_ids, active=True).count(),
         "teachers_count": Teacher.objects.filter(school_id__in=school_ids).count(),
         "low_attendance": below,

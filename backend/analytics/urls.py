@@ -3,6 +3,8 @@ from django.urls import path
 from analytics.apis import (
     AtRiskApi,
     BehaviorScoreApi,
+    MissingDataApi,
+    MostImprovedApi,
     SchoolHealthApi,
     StudentOverviewApi,
     TeacherCommentApi,
@@ -16,4 +18,6 @@ urlpatterns = [
     path("student/<int:student_id>/teacher-comment/", TeacherCommentApi.as_view(), name="student-teacher-comment"),
     path("admin/school-health/", SchoolHealthApi.as_view(), name="school-health"),
     path("students/at-risk/", AtRiskApi.as_view(), name="students-at-risk"),
+    path("admin/missing-data/", MissingDataApi.as_view(), name="missing-data"),
+    path("students/most-improved/", MostImprovedApi.as_view(), name="most-improved"),
 ]

@@ -239,3 +239,21 @@ def schools_compared(rows: list[dict]) -> dict:
             ],
         },
     )
+
+
+def position_over_term(overview: dict) -> dict:
+    """The overall position in class by snapshot date (1 at the top), with the overall average in the table."""
+    rows = [row for row in overview["progress"] if row["subject_id"] is None]
+    return chart(
+        kind="line",
+        labels=[_week(row["date"]) for row in rows],
+        datasets=[{"label": "Position in class", "data": [_num(row["rank"]) for row in rows], "spanGaps": True}],
+        axis={"min": 1, "reverse": True},
+        table={
+            "caption": "Overall position and average by date (nightly snapshots)",
+            "columns": ["Date", "Position", "Of", "Average %"],
+            "rows": [
+                [_week(row["date"]), _text(row["rank"]), _text(row["rank_of"]), _text(row["average"])] for row in rows
+            ],
+        },
+    )

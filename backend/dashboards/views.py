@@ -6,6 +6,7 @@ and the teacher inputs go through ``analytics.services``, as the API's do. The v
 call the selectors and hand plain data to a template; ``dashboards.charts`` reshapes figures for drawing.
 """
 
+import datetime
 import functools
 from urllib.parse import urlencode
 
@@ -20,7 +21,8 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
-from analytics import selectors
+from analytics import missing, progress, selectors
+from analytics.definitions import week_start
 from analytics.exports import OVERVIEW_TABLES
 from core.exports import csv_response
 from core.forms import SignInForm
@@ -180,6 +182,7 @@ def _report_context(request, student, query: ReportQueryForm, forms: dict | None
             "attendance": charts.attendance_weekly(overview),
             "homework": charts.homework_split(overview["homework"]),
             "behaviour": charts.behaviour(overview, low=school.behavior_score_min, high=school.behavior_score_max),
+            "position": charts.position_over_term(overview),
         },
     }
     if request.acting.role in STAFF and term is not None:
@@ -357,6 +360,7 @@ def school_health(request, school_id: int):
         request,
         "dashboards/school_health.html",
         {
+            **_missing_and_improved(school, term),
             "school": school,
             "term": term,
             "query": query,
@@ -368,6 +372,7 @@ def school_health(request, school_id: int):
             "at_risk_csv": api_csv("students-at-risk", school=school.pk),
             "today_note": f"{health['today']['students_present']} of {health['today']['students_marked']} students in",
             "below_note": f"of {health['low_attendance']['of']} students" if health["low_attendance"] else None,
+            "roll_calls_note": f"of {health['roll_calls_today']['lessons']} lessons today",
             "classes": classes,
             "report_cards": latest_job(request, school=school),
             "term_param": f"&term={term.pk}" if term and query.cleaned_data.get("term") else "",
@@ -443,3 +448,21 @@ def class_report_cards(request, class_group_id: int):
     )
     messages.success(request, f"Report cards of {class_group.name}, {term.name}: started.")
     return redirect(f"{reverse('class-page', kwargs={'class_group_id': class_group.pk})}?term={term.pk}#report-cards")
+
+
+# --- missing data and progress on the school health page ----------------------------------------------
+
+MISSING_WEEKS = 4
+
+
+def _missing_and_improved(school: School, term: AcademicTerm | None) -> dict:
+    """The teachers' missing data over the last 4 weeks and the most improved students of the term."""
+    today = selectors.school_today(school=school)
+    this_week = week_start(today)
+    weeks = [this_week - datetime.timedelta(weeks=back) for back in range(MISSING_WEEKS - 1, -1, -1)]
+    return {
+        "missing": missing.school_missing_data(school=school, weeks=weeks, today=today),
+        "missing_csv": api_csv("missing-data", school=school.pk, weeks=MISSING_WEEKS),
+        "improved": progress.most_improved(term=term, students=school.students.all()) if term else None,
+        "improved_csv": api_csv("most-improved", school=school.pk, term=term.pk if term else None),
+    }

@@ -204,6 +204,10 @@ def _jobs_run(*, schools: list[SimulatedSchool], say: Progress) -> tuple[list[st
                 wanted = {"--school": simulated.school.pk, **term}
                 if not term:
                     wanted["--date"] = simulated.last_day + datetime.timedelta(days=1)
+                elif "--until" in supported:
+                    # The nightly standing snapshots of every simulated day, as if the job had run each night.
+                    wanted["--date"] = max(simulated.first_day, simulated.term.start_date)
+                    wanted["--until"] = simulated.last_day
             else:
                 wanted = {"--school": simulated.school.pk, "--from": simulated.first_day, "--to": last_monday}
             args = [f"{option}={value}" for option, value in wanted.items() if option in supported]

@@ -365,6 +365,17 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("students-at-risk", "GET"): Operation(
         "GET", scoped(200, 400), path=lambda o: f"/api/analytics/students/at-risk/?class_group={o['class_group'].pk}"
     ),
+    ("missing-data", "GET"): Operation(
+        "GET", admin_only(200, 404), path=lambda o: f"/api/analytics/admin/missing-data/?school={o['school'].pk}"
+    ),
+    # A teacher of another class of the school names a class that is not theirs: 400 naming class_group.
+    ("most-improved", "GET"): Operation(
+        "GET",
+        scoped(200, 404, other_class=(400, 404)),
+        path=lambda o: (
+            f"/api/analytics/students/most-improved/?school={o['school'].pk}&class_group={o['class_group'].pk}"
+        ),
+    ),
 }
 
 # Rows a refused write must leave as they were.

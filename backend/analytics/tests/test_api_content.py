@@ -384,6 +384,8 @@ def test_student_overview_of_an_earlier_term_without_data(hillcrest, client_of):
 
 # --- teacher performance ------------------------------------------------------------------------
 
+# Every lesson of the fixture has its roll call and every submission its grade: nothing missing.
+NOTHING_MISSING = {"lessons_without_roll_call": 0, "homework_overdue_ungraded": 0, "submissions_ungraded": 0}
 QUIET_WEEK = {
     "classes_taught": 0,
     "homeworks_assigned": 0,
@@ -395,6 +397,8 @@ QUIET_WEEK = {
         "parent_communications": "0.0",
         "average_student_attendance": None,
     },
+    "lessons_held": 0,
+    **NOTHING_MISSING,
 }
 
 
@@ -423,6 +427,8 @@ def test_my_performance_of_the_last_eight_weeks(hillcrest, client_of):
                 "parent_communications": "1.0",
                 "average_student_attendance": "75.00",
             },
+            "lessons_held": 2,
+            **NOTHING_MISSING,
         },
         {
             "week_start": "2026-09-14",
@@ -437,6 +443,8 @@ def test_my_performance_of_the_last_eight_weeks(hillcrest, client_of):
                 "parent_communications": "2.0",
                 "average_student_attendance": "41.67",
             },
+            "lessons_held": 1,
+            **NOTHING_MISSING,
         },
         {
             "week_start": "2026-09-21",
@@ -450,8 +458,13 @@ def test_my_performance_of_the_last_eight_weeks(hillcrest, client_of):
                 "parent_communications": "0.0",
                 "average_student_attendance": "66.67",
             },
+            "lessons_held": 1,
+            **NOTHING_MISSING,
         },
     ]
+    # Today (09:00 in Nairobi) Moss has the Maths lesson of period 1, its roll call taken; no comments asked yet.
+    assert data["today"] == {"date": "2026-09-23", "lessons": 1, "roll_calls_not_taken": 0}
+    assert data["comments"] is None
 
 
 def test_my_performance_of_a_teacher_without_lessons(hillcrest, client_of):
@@ -516,6 +529,7 @@ def test_school_health_of_the_current_term(hillcrest, client_of):
         "students_count": 3,
         "teachers_count": 3,
         "low_attendance": {"threshold": "90.00", "students": 2, "of": 3, "share": "66.67"},
+        "roll_calls_today": {"lessons": 1, "not_taken": 0},
         "weekly": [
             {
                 "week_start": "2026-09-07",

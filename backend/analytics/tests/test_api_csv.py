@@ -117,12 +117,14 @@ def test_teacher_weeks_as_csv_equal_the_json(hillcrest, client_of):
     rows = read_csv(client.get(TEACHER, {"weeks": 3, "format": "csv"}))
 
     metrics = ("classes_taught", "homeworks_assigned", "parent_communications", "average_student_attendance")
-    assert rows[0] == ["week_start", *metrics, *(f"school_median_{name}" for name in metrics)]
+    gaps = ("lessons_held", "lessons_without_roll_call", "homework_overdue_ungraded", "submissions_ungraded")
+    assert rows[0] == ["week_start", *metrics, *(f"school_median_{name}" for name in metrics), *gaps]
     assert rows[1:] == [
         [
             week["week_start"],
             *(cell(week[name]) for name in metrics),
             *(cell(week["school_median"][name]) for name in metrics),
+            *(cell(week[name]) for name in gaps),
         ]
         for week in data["weeks"]
     ]
@@ -181,6 +183,8 @@ def test_all_schools_for_a_superuser_one_row_each_equal_to_each_schools_json(hil
             cell(data["low_attendance"]["students"]),
             cell(data["low_attendance"]["of"]),
             cell(data["low_attendance"]["share"]),
+            cell(data["roll_calls_today"]["lessons"]),
+            cell(data["roll_calls_today"]["not_taken"]),
             cell(data["as_of"]),
         ]
     assert rows[1:] == [by_school[str(w.school.pk)], by_school[str(quiet.pk)]]

@@ -2,7 +2,7 @@
 
 from html.parser import HTMLParser
 
-SCOPES = ("data-student", "data-subject", "data-class", "data-school")
+SCOPES = ("data-student", "data-subject", "data-class", "data-school", "data-week", "data-teacher")
 VOID = {"input", "br", "img", "meta", "link", "hr", "col", "source", "wbr", "area", "base", "embed", "track"}
 
 

@@ -234,7 +234,7 @@ def test_every_demo_role_in_chromium(chromium, live_server, demo):
     def report(page, watch):
         assert figure(page, "overall-average") == f"{overview['overall']['average_grade']}%"
         assert POSITION.match(figure(page, "overall-position"))
-        assert page.locator("canvas").count() == 4
+        assert page.locator("canvas").count() == 5  # grades, attendance, homework, behaviour, position
 
     def teacher_home(page, watch):
         assert page.url == f"{base}/teacher/"

@@ -114,7 +114,7 @@ def test_school_health_csvs_hold_the_pages_tables(hillcrest):
     url = f"/schools/{w.school.pk}/health/"
     html = client.get(url).content.decode()
     links = csv_links(html)
-    assert set(links) == {"weekly", "classes", "below", "at_risk"}
+    assert set(links) == {"weekly", "classes", "below", "at_risk", "missing", "improved"}
     at_risk = follow(client, url, links["at_risk"])
     assert [(row[0], row[4], row[5]) for row in at_risk[1:]] == [  # by class, then name
         (str(w.ben.pk), "attendance", "2026-09-23"),
@@ -127,6 +127,17 @@ def test_school_health_csvs_hold_the_pages_tables(hillcrest):
         (str(w.cat.pk), "attendance"),
     ]
     assert page_at_risk[1][2] == at_risk[2][6]
+    # The missing-data table of the page, by teacher, is the API's CSV: one row per teacher with the same totals.
+    missing = follow(client, url, links["missing"])
+    assert missing[0][:4] == ["teacher_id", "teacher", "lessons_held", "lessons_without_roll_call"]
+    page_missing = re.findall(
+        r'<tr data-teacher="(\d+)"><th scope="row">([^<]+)</th><td>(\d+)</td>\s*'
+        r'<td data-figure="without-roll-call">(\d+)</td>',
+        html,
+    )
+    assert [tuple(row[:4]) for row in missing[1:]] == page_missing
+    assert len(page_missing) == 3
+    assert follow(client, url, links["improved"])[0][:2] == ["student_id", "student"]
 
     below = follow(client, url, links["below"])
     assert below[0] == [
@@ -210,7 +221,7 @@ def test_report_page_csvs_and_the_card(hillcrest):
     url = f"/students/{w.ben.pk}/report/?term={w.term.pk}&subject={w.maths.pk}"
     html = client.get(url).content.decode()
     links = csv_links(html)
-    assert set(links) == {"subjects", "grades", "grades_weekly", "attendance_weekly", "behavior", "flags"}
+    assert set(links) == {"subjects", "grades", "grades_weekly", "attendance_weekly", "behavior", "flags", "progress"}
     # Ben attends 5 of his 7 lessons (on 5 days) up to the frozen today: 71.43%, below 90%.
     text = "attendance 71.43% over the last 5 school days with marks (5 of 7 lessons); threshold 90%"
     assert follow(client, url, links["flags"]) == [["reason", "as_of", "details"], ["attendance", "2026-09-23", text]]
@@ -225,6 +236,10 @@ def test_report_page_csvs_and_the_card(hillcrest):
     assert on_page[f"subject:{w.maths.pk}", "average"] == f"{subjects[1][2]}%"
     for name in ("grades", "grades_weekly", "attendance_weekly", "behavior"):
         assert follow(client, url, links[name])[0]  # a header row
+    # The position chart's CSV: the Maths snapshot of the fixture's rank run (the page's subject kept): Ben's
+    # Maths 20/20 and 5/10, (100 + 50) / 2 = 75.00, second of 3 (Ann 82.50, Cat 65.00).
+    maths = ["2026-09-23", str(w.maths.pk), "Maths", "75.00", "2", "3"]
+    assert follow(client, url, links["progress"])[1:] == [maths]
 
     # "Print / PDF" reaches the card for the guardian.
     card = re.search(r'<a href="([^"]+)" data-card>Print / PDF</a>', html)[1]

@@ -135,7 +135,14 @@ def test_the_report_shows_the_apis_figures(hillcrest, api_client):
     assert "Days present 4 (late 2) · absent 1 · excused 0" in html
 
     specs = chart_specs(html)
-    assert set(specs) == {"chart-grades", "chart-attendance", "chart-homework", "chart-behaviour"}
+    assert set(specs) == {"chart-grades", "chart-attendance", "chart-homework", "chart-behaviour", "chart-position"}
+    # The fixture's rank run (--date 2026-09-23) wrote that date's snapshot: Ben 1st of 3 on 79.17 overall.
+    assert [(row["date"], row["rank"], row["average"]) for row in api["progress"] if row["subject_id"] is None] == [
+        ("2026-09-23", 1, "79.17")
+    ]
+    assert specs["chart-position"]["datasets"][0]["data"] == [1.0]
+    assert specs["chart-position"]["table"]["rows"] == [["23 Sep", "1", "3", "79.17"]]
+    assert specs["chart-position"]["axis"] == {"min": 1, "reverse": True}
     assert specs["chart-attendance"]["table"]["rows"] == [
         [week, row["attended"], row["counted"], row["rate"]]
         for week, row in zip(("07 Sep", "14 Sep", "21 Sep"), api["attendance_weekly"], strict=True)
@@ -153,7 +160,7 @@ def test_the_report_shows_the_apis_figures(hillcrest, api_client):
         ("14 Sep", 50.0, "H2 Maths (due 16 Sep)"),
     ]
     # Every chart has its numbers as a table on the page.
-    assert html.count("<summary>Numbers</summary>") == 4
+    assert html.count("<summary>Numbers</summary>") == 5
     assert "<td>14 Sep</td><td>1</td><td>3</td><td>33.33</td>" in html
     # A guardian gets no entry forms.
     assert 'name="behaviour-score"' not in html
@@ -343,3 +350,56 @@ def test_the_sign_in_page_is_limited_like_the_api_and_the_right_password_waits(h
     assert response.status_code == 429
     assert "Too many failed sign-ins. Try again in 15 minutes." in response.content.decode()
     assert client.get("/teacher/").status_code == 302
+
+
+# --- missing data and progress ------------------------------------------------------------------
+
+
+def _unmarked_lesson_today(w):
+    """A second Maths lesson of Moss today (Wednesday 23 September, Nairobi), its roll call not taken."""
+    from analytics.tests.test_api_content import sep
+    from tests.factories import LessonFactory
+
+    return LessonFactory(class_group=w.klass, subject=w.maths, teacher=w.moss, date=sep(23), period=3)
+
+
+def test_teacher_home_shows_what_is_not_entered_yet(hillcrest, api_client):
+    w = hillcrest
+    _unmarked_lesson_today(w)
+    api_client.force_authenticate(w.moss.user)
+    api = api_client.get("/api/analytics/teacher/my-performance/").json()
+
+    html = page(w.moss.user, "/teacher/").content.decode()
+    on_page = figures(html)
+    assert on_page[None, "roll-calls-today"] == "Today's roll calls not taken: 1 of 2 lessons."
+    assert api["today"] == {"date": "2026-09-23", "lessons": 2, "roll_calls_not_taken": 1}
+    for week in api["weeks"]:
+        scope = f"week:{week['week_start']}"
+        assert on_page[scope, "without-roll-call"] == str(week["lessons_without_roll_call"])
+        assert on_page[scope, "homework-ungraded"] == str(week["homework_overdue_ungraded"])
+    assert on_page["week:2026-09-21", "without-roll-call"] == "1"
+    # The week's attendance is over its marked lessons, and says how many had no roll call.
+    assert '66.67% <small class="muted">(1 lesson without roll call)</small>' in html
+    assert (None, "comments-missing") not in on_page  # not the last two weeks of the term
+
+
+def test_school_health_shows_roll_calls_missing_data_by_teacher_and_the_most_improved(hillcrest, api_client):
+    w = hillcrest
+    _unmarked_lesson_today(w)
+    api_client.force_authenticate(w.admin.user)
+    api = api_client.get("/api/analytics/admin/missing-data/", {"weeks": 4}).json()
+
+    html = page(w.admin.user, f"/schools/{w.school.pk}/health/").content.decode()
+    on_page = figures(html)
+    assert on_page[None, "roll-calls-not-taken"] == "1"
+    assert "of 2 lessons today" in html
+    for row in api["teachers"]:
+        scope = f"teacher:{row['teacher']['id']}"
+        assert on_page[scope, "without-roll-call"] == str(row["totals"]["lessons_without_roll_call"])
+        today = row["today"]
+        assert on_page[scope, "roll-calls-today"] == f"{today['roll_calls_not_taken']} of {today['lessons']}"
+        assert on_page[scope, "comments-missing"] == "–"
+    assert on_page[f"teacher:{w.moss.pk}", "roll-calls-today"] == "1 of 2"
+    # One night of snapshots only: nobody can be compared with 4 weeks ago yet.
+    assert "Not yet 4 weeks of nightly snapshots." in html
+    assert f"/api/analytics/admin/missing-data/?format=csv&amp;school={w.school.pk}&amp;weeks=4" in html

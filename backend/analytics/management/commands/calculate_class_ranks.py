@@ -10,6 +10,8 @@ class Command(BaseCommand):
     help = (
         "Rank students by average grade within their class (or grade level, a school setting) per subject, "
         "and overall by the mean of their subject averages, for each school's term containing --date. "
+        "Each run also writes the standing snapshot of a date: --date (or each date of --date..--until: a "
+        "backfill), by default the day that ended. "
         "Prints one line per school and term; exits with status 1 if a run was refused or failed."
     )
 
@@ -19,20 +21,35 @@ class Command(BaseCommand):
         parser.add_argument(
             "--date",
             type=datetime.date.fromisoformat,
-            help="Rank the terms containing this date (YYYY-MM-DD). Default: today in each school's time zone.",
+            help="Rank the terms containing this date (YYYY-MM-DD) and write their standing snapshot of it. "
+            "Default: today in each school's time zone, and the snapshot of yesterday.",
+        )
+        parser.add_argument(
+            "--until",
+            type=datetime.date.fromisoformat,
+            help="With --date: snapshot every date from --date to this one (YYYY-MM-DD), each term over its days.",
         )
 
-    def handle(self, *args, school, term, date, **options):
+    def handle(self, *args, school, term, date, until, **options):
         job = jobs.Job.CLASS_RANKS
+        if until is not None and (date is None or until < date):
+            raise CommandError("--until needs --date, and must not be before it")
         try:
             school = jobs.school_lookup(ref=school) if school else None
             term = jobs.term_lookup(ref=term, school=school) if term else None
         except LookupError as exc:
             raise CommandError(exc) from None
+        schools = [school] if school else School.objects.all()
         if term is not None:
             targets = [(term.school, date, term)]
+        elif until is not None:
+            targets = jobs.terms_overlapping(schools=schools, first=date, last=until)
         else:
-            targets = jobs.terms_containing(schools=[school] if school else School.objects.all(), day=date)
+            targets = jobs.terms_containing(schools=schools, day=date)
+        snapshot_dates = None
+        if date is not None:
+            last = until or date
+            snapshot_dates = [date + datetime.timedelta(days=n) for n in range((last - date).days + 1)]
 
         unsuccessful = 0
         for target_school, day, target_term in targets:
@@ -40,7 +57,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"{job}: {target_school.name} (school {target_school.pk}): no term contains {day}")
                 continue
             try:
-                run = jobs.class_ranks_run(term=target_term)
+                run = jobs.class_ranks_run(term=target_term, snapshot_dates=snapshot_dates)
             except (jobs.JobAlreadyRunning, jobs.JobFailed) as exc:
                 self.stderr.write(str(exc))
                 unsuccessful += 1

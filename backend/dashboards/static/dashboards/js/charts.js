@@ -63,7 +63,10 @@
       delete options.plugins.legend.onClick;  // Chart.js's own: a click hides a slice
     } else {
       options.scales = {
-        y: { min: axis.min, max: axis.max, beginAtZero: true, ticks: { callback: function (v) { return v + (axis.suffix || ""); } } },
+        y: {
+          min: axis.min, max: axis.max, reverse: !!axis.reverse, beginAtZero: !axis.reverse,  // reverse: 1st at the top
+          ticks: { callback: function (v) { return v + (axis.suffix || ""); } },
+        },
       };
     }
     new Chart(canvas, { type: spec.type, data: { labels: spec.labels, datasets: datasets }, options: options });

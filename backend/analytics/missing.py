@@ -1,0 +1,168 @@
+"""Missing data: what teachers have not entered yet, computed on read (see docs/architecture.md, "Missing data").
+
+Each figure depends on today's date in the school's time zone (a lesson becomes "held" when its day comes, a
+homework "overdue" a week after it was due), so it is counted when asked, in a fixed number of grouped queries
+whatever the number of teachers, students or weeks. Definitions are in docs/metrics.md, "Missing data".
+"""
+
+import datetime
+
+from django.db.models import Count, Exists, F, OuterRef, Q
+
+from analytics.definitions import week_end, week_start
+from analytics.models import StudentTermPerformance
+from attendance.models import Attendance, Lesson
+from homework.models import Homework
+from schools.models import AcademicTerm, School, Student, Teacher
+
+# Homework is overdue for grading when its due date is more than this many days before today.
+GRADING_GRACE_DAYS = 7
+# Teacher comments are asked for in the last this many days of a term (its last two weeks).
+COMMENT_DAYS = 14
+
+WEEK_FIGURES = ("lessons_held", "lessons_without_roll_call", "homework_overdue_ungraded", "submissions_ungraded")
+
+
+def _has_marks() -> Exists:
+    return Exists(Attendance.objects.filter(lesson_id=OuterRef("pk")))
+
+
+def comment_term(*, school: School, today: datetime.date) -> AcademicTerm | None:
+    """The term whose last two weeks contain today, if any (comments are asked for then)."""
+    return AcademicTerm.objects.filter(
+        school=school,
+        start_date__lte=today,
+        end_date__gte=today,
+        end_date__lt=today + datetime.timedelta(days=COMMENT_DAYS),
+    ).first()
+
+
+def missing_data(
+    *, school: School, teacher_ids: list[int], weeks: list[datetime.date], today: datetime.date
+) -> dict[int, dict]:
+    """Per teacher: each week's missing figures, today's roll calls not taken, and (in the last two weeks of a
+    term) the comments missing for the students of their classes. Three queries, four in those two weeks."""
+    result = {
+        teacher_id: {
+            "weeks": {week: dict.fromkeys(WEEK_FIGURES, 0) for week in weeks},
+            "today": {"lessons": 0, "roll_calls_not_taken": 0},
+            "comments": None,
+        }
+        for teacher_id in teacher_ids
+    }
+    if not teacher_ids:
+        return result
+    weeks = sorted(weeks)
+    first, last = (weeks[0], min(week_end(weeks[-1]), today)) if weeks else (today, today)
+
+    # Lessons held: dated in the week and not after today; without roll call: no mark at all.
+    for row in (
+        Lesson.objects.filter(Q(date__range=(first, last)) | Q(date=today), teacher_id__in=teacher_ids)
+        .annotate(marked=_has_marks())
+        .values("teacher_id", "date")
+        .annotate(held=Count("id"), unmarked=Count("id", filter=Q(marked=False)))
+    ):
+        teacher = result[row["teacher_id"]]
+        if row["date"] == today:
+            teacher["today"]["lessons"] += row["held"]
+            teacher["today"]["roll_calls_not_taken"] += row["unmarked"]
+        week = teacher["weeks"].get(week_start(row["date"]))
+        if week is not None and row["date"] <= today:
+            week["lessons_held"] += row["held"]
+            week["lessons_without_roll_call"] += row["unmarked"]
+
+    # Homework due in the week, more than a week ago, with submissions not graded.
+    overdue_before = today - datetime.timedelta(days=GRADING_GRACE_DAYS)
+    if weeks and first < overdue_before:
+        for row in (
+            Homework.objects.filter(
+                teacher_id__in=teacher_ids, due_date__range=(first, week_end(weeks[-1])), due_date__lt=overdue_before
+            )
+            .values("teacher_id", "due_date")
+            .annotate(
+                overdue=Count("id", distinct=True, filter=Q(submissions__grade__isnull=True)),
+                ungraded=Count("submissions", filter=Q(submissions__grade__isnull=True)),
+            )
+            .filter(ungraded__gt=0)
+        ):
+            week = result[row["teacher_id"]]["weeks"].get(week_start(row["due_date"]))
+            if week is not None:
+                week["homework_overdue_ungraded"] += row["overdue"]
+                week["submissions_ungraded"] += row["ungraded"]
+
+    term = comment_term(school=school, today=today)
+    if term is not None:
+        for teacher_id in teacher_ids:
+            result[teacher_id]["comments"] = {
+                "term": {"id": term.pk, "name": term.name, "start_date": term.start_date, "end_date": term.end_date},
+                "missing": 0,
+                "of": 0,
+            }
+        # One comment per active student of the class and subject of each teaching assignment.
+        commented = StudentTermPerformance.objects.filter(
+            student_id=OuterRef("pk"), term=term, subject_id=OuterRef("assigned_subject")
+        ).exclude(teacher_comment="")
+        for row in (
+            Student.objects.filter(active=True, class_group__assignments__teacher_id__in=teacher_ids)
+            .annotate(
+                assigned_teacher=F("class_group__assignments__teacher_id"),
+                assigned_subject=F("class_group__assignments__subject_id"),
+            )
+            .annotate(commented=Exists(commented))
+            .values("assigned_teacher")
+            .annotate(of=Count("id"), missing=Count("id", filter=Q(commented=False)))
+        ):
+            comments = result[row["assigned_teacher"]]["comments"]
+            comments["of"] += row["of"]
+            comments["missing"] += row["missing"]
+    return result
+
+
+def roll_calls_today(*, schools: list[School], todays: dict[int, datetime.date]) -> dict:
+    """Lessons of today (each school's own today) and how many have no roll call yet: one query."""
+    if not schools:
+        return {"lessons": 0, "not_taken": 0}
+    on_their_day = Q()
+    for school in schools:
+        on_their_day |= Q(class_group__school_id=school.pk, date=todays[school.pk])
+    counts = (
+        Lesson.objects.filter(on_their_day)
+        .annotate(marked=_has_marks())
+        .aggregate(lessons=Count("id"), not_taken=Count("id", filter=Q(marked=False)))
+    )
+    return {"lessons": counts["lessons"], "not_taken": counts["not_taken"]}
+
+
+def school_missing_data(*, school: School, weeks: list[datetime.date], today: datetime.date) -> dict:
+    """Every teacher of the school with their missing figures (see missing_data), by name."""
+    teachers = list(Teacher.objects.filter(school=school).select_related("user"))
+    teachers.sort(key=lambda teacher: (str(teacher).casefold(), teacher.pk))
+    figures = missing_data(school=school, teacher_ids=[teacher.pk for teacher in teachers], weeks=weeks, today=today)
+    rows = []
+    for teacher in teachers:
+        own = figures[teacher.pk]
+        week_rows = [{"week_start": week, **own["weeks"][week]} for week in weeks]
+        rows.append(
+            {
+                "teacher": {"id": teacher.pk, "name": str(teacher)},
+                "weeks": week_rows,
+                "totals": {name: sum(week[name] for week in week_rows) for name in WEEK_FIGURES},
+                "today": own["today"],
+                "comments": own["comments"],
+            }
+        )
+    return {
+        "school": {"id": school.pk, "name": school.name},
+        "today": today,
+        "weeks": weeks,
+        "roll_calls_today": {
+            "lessons": sum(row["today"]["lessons"] for row in rows),
+            "not_taken": sum(row["today"]["roll_calls_not_taken"] for row in rows),
+        },
+        "teachers": rows,
+    }
+
+
+def teacher_missing_by_week(*, teacher: Teacher, weeks: list[datetime.date], today: datetime.date) -> dict:
+    """One teacher's missing figures (see missing_data)."""
+    return missing_data(school=teacher.school, teacher_ids=[teacher.pk], weeks=weeks, today=today)[teacher.pk]
