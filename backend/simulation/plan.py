@@ -727,8 +727,8 @@ def _profiles(
         student.subject_bias = {s: _clamp(rng.gauss(0, 6), -12, 12) for s in range(len(subjects))}
         # Most students hand nearly everything in on time; the few who do not are the ones to notice (with ten
         # subjects a class is set about 24 homework a fortnight, and the early-warning flag starts at 3 missed).
-        student.diligence = _clamp(rng.gauss(0.97, 0.03), 0.8, 0.995)
-        student.punctuality = _clamp(rng.gauss(0.97, 0.03), 0.8, 0.995)
+        student.diligence = _clamp(rng.gauss(0.985, 0.015), 0.9, 0.998)
+        student.punctuality = _clamp(rng.gauss(0.985, 0.015), 0.9, 0.998)
         student.conduct = _clamp(rng.gauss(4.0, 0.5), 2.5, 4.9)
         student.absence_start = rng.uniform(0.004, 0.018)
         student.excused_share = rng.uniform(0.6, 0.9)
