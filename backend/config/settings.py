@@ -171,6 +171,8 @@ REPORT_CARDS_DIR = Path(os.environ.get("REPORT_CARDS_DIR", PROJECT_DIR / "var" /
 # Worker processes laying out the cards of a report-card job (1: in the job's own process); one per core.
 REPORT_CARDS_PROCESSES = env_int("REPORT_CARDS_PROCESSES", 1, minimum=1)
 REPORT_CARD_JOB_RETENTION_DAYS = env_int("REPORT_CARD_JOB_RETENTION_DAYS", 7, minimum=1)
+# Hours after which a job still queued or running is stopped as stuck (its worker was killed), by the same task.
+REPORT_CARD_JOB_TIMEOUT_HOURS = env_int("REPORT_CARD_JOB_TIMEOUT_HOURS", 6, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Security settings for production; `manage.py check --deploy` is clean with DJANGO_DEBUG=false.
@@ -264,10 +266,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.tasks.dispatch_scheduled_jobs",
         "schedule": crontab(minute="*/15"),
     },
-    # Finished report-card jobs older than REPORT_CARD_JOB_RETENTION_DAYS, with their files: once a day.
+    # Finished report-card jobs older than REPORT_CARD_JOB_RETENTION_DAYS, with their files, and jobs stuck past
+    # REPORT_CARD_JOB_TIMEOUT_HOURS: every hour, so that a stuck job is stopped within the hour.
     "reportcards-expire-jobs": {
         "task": "reportcards.tasks.expire_report_card_jobs",
-        "schedule": crontab(hour=3, minute=30),
+        "schedule": crontab(minute=30),
     },
 }
 

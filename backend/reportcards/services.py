@@ -23,6 +23,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
@@ -443,9 +444,11 @@ def report_card_job_run(*, job_id: int) -> ReportCardJob:
         )
         # A class without students writes nothing: an empty file would only confuse.
         file_name = str(files[0].relative_to(jobs_dir())) if files else ""
-        ReportCardJob.objects.filter(pk=job.pk).update(
+        finished = ReportCardJob.objects.filter(pk=job.pk, status=ReportCardJob.Status.RUNNING).update(
             status=ReportCardJob.Status.SUCCEEDED, file_name=file_name, finished_at=timezone.now()
         )
+        if not finished:  # stopped meanwhile as stuck (report_card_jobs_expire): it stays failed, with no file
+            shutil.rmtree(out_dir, ignore_errors=True)
     except Exception as failure:
         logger.exception("report card job %s failed", job.pk)
         shutil.rmtree(out_dir, ignore_errors=True)  # a failed job leaves no file behind, not even a class's PDF
@@ -474,6 +477,7 @@ class JobsExpired:
     """What ``report_card_jobs_expire`` removed (or, on a dry run, would remove)."""
 
     jobs: list[int] = field(default_factory=list)  # ids of finished jobs older than the retention
+    stopped: list[int] = field(default_factory=list)  # ids of jobs stuck queued or running past the time-out
     folders: list[Path] = field(default_factory=list)  # their folders, and folders of jobs deleted since
     bytes: int = 0  # the size of the files in those folders
 
@@ -485,15 +489,37 @@ def _folder_size(path: Path) -> int:
 def report_card_jobs_expire(*, now: datetime.datetime | None = None, dry_run: bool = False) -> JobsExpired:
     """Remove the jobs that finished (succeeded or failed) more than ``REPORT_CARD_JOB_RETENTION_DAYS`` ago with
     their files, and the folders of jobs that no longer exist (removed with their school or term) last written
-    before then. A queued or running job is never removed, however old; nor are other files of the folder."""
-    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.REPORT_CARD_JOB_RETENTION_DAYS)
+    before then. A queued or running job is never removed; nor are other files of the folder.
+
+    First, a job queued or running for more than ``REPORT_CARD_JOB_TIMEOUT_HOURS`` (its worker was killed, or
+    its message lost with the broker) is stopped: marked failed with the reason, its half-written folder
+    removed, so that nobody waits on it; it is then kept for the retention like any failed job. Should its
+    worker still finish after all, the job stays failed and the file is removed (``report_card_job_run``)."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(days=settings.REPORT_CARD_JOB_RETENTION_DAYS)
     finished = (ReportCardJob.Status.SUCCEEDED, ReportCardJob.Status.FAILED)
+    hours = settings.REPORT_CARD_JOB_TIMEOUT_HOURS
+    stuck_since = now - datetime.timedelta(hours=hours)
+    stuck = ReportCardJob.objects.filter(
+        Q(status=ReportCardJob.Status.RUNNING, started_at__lt=stuck_since)
+        | Q(status=ReportCardJob.Status.QUEUED, created_at__lt=stuck_since)
+    )
+    stopped = list(stuck.order_by("pk").values_list("pk", flat=True))
+    if not dry_run and stopped:
+        stuck.filter(pk__in=stopped).update(
+            status=ReportCardJob.Status.FAILED,
+            error=f"Stopped: not finished {hours} hours after it was asked for or started (its worker ended).",
+            finished_at=now,
+        )
+        for pk in stopped:
+            shutil.rmtree(job_dir(pk), ignore_errors=True)
     expired = JobsExpired(
+        stopped=stopped,
         jobs=list(
             ReportCardJob.objects.filter(status__in=finished, finished_at__lt=cutoff)
             .order_by("pk")
             .values_list("pk", flat=True)
-        )
+        ),
     )
     folders = [job_dir(pk) for pk in expired.jobs if job_dir(pk).is_dir()]
     if jobs_dir().is_dir():

@@ -14,8 +14,9 @@ def generate_report_cards(*, job_id: int) -> str:
 
 @shared_task
 def expire_report_card_jobs() -> str:
-    """Remove the finished jobs older than the retention, with their files (beat runs it daily)."""
+    """Stop the stuck jobs; remove the finished jobs older than the retention, with their files (beat: hourly)."""
     expired = services.report_card_jobs_expire()
     return (
         f"report card jobs expired: {len(expired.jobs)} job(s), {len(expired.folders)} folder(s), {expired.bytes} bytes"
+        f"; stopped as stuck: {len(expired.stopped)} job(s)"
     )

@@ -1,5 +1,6 @@
-"""Job files are kept REPORT_CARD_JOB_RETENTION_DAYS after the job finished, then removed with the job (a daily
-beat task, or the command); a job still queued or running is never removed; a failed job leaves no file."""
+"""Job files are kept REPORT_CARD_JOB_RETENTION_DAYS after the job finished, then removed with the job (an hourly
+beat task, or the command); a job still queued or running is never removed, but one stuck past
+REPORT_CARD_JOB_TIMEOUT_HOURS is stopped (failed, its half-written folder removed); a failed job leaves no file."""
 
 import datetime
 import io
@@ -25,6 +26,7 @@ def jobs(hillcrest, report_cards_dir, settings):
     """Four jobs made at the frozen now: one succeeded (its PDF on disk), one failed, one running (a half-written
     file in its folder), one queued; and the folders of two jobs deleted since, last written 8 and 2 days ago."""
     settings.REPORT_CARD_JOB_RETENTION_DAYS = 7
+    settings.REPORT_CARD_JOB_TIMEOUT_HOURS = 6
     w = hillcrest
 
     def job(**fields):
@@ -78,10 +80,57 @@ def test_finished_jobs_past_the_retention_go_with_their_files(jobs, report_cards
     assert expired.jobs == [done.pk, jobs["failed"].pk]
     assert expired.folders == [services.job_dir(done.pk), *jobs["orphans"].values()]
     assert expired.bytes == pdf_size + 100 + 100
-    # The running and the queued job stay, however old, and so does the running job's file.
+    # The running and the queued job were stuck for 7 days: stopped (failed now, their half-written folder gone)
+    # and kept for the retention from now, like any failed job.
+    assert expired.stopped == [running.pk, jobs["queued"].pk]
     assert remaining_jobs() == {running.pk, jobs["queued"].pk}
-    assert sorted(path.name for path in report_cards_dir.iterdir()) == [f"job-{running.pk}", "notes"]
-    assert len(list(services.job_dir(running.pk).iterdir())) == 1
+    assert set(ReportCardJob.objects.values_list("status", flat=True)) == {ReportCardJob.Status.FAILED}
+    assert sorted(path.name for path in report_cards_dir.iterdir()) == ["notes"]
+
+
+def test_a_job_stuck_past_the_time_out_is_stopped(jobs, report_cards_dir):
+    running, queued = jobs["running"], jobs["queued"]
+    # 6 hours less a minute: still waited for.
+    with time_machine.travel(services.timezone.now() + datetime.timedelta(hours=6, minutes=-1), tick=False):
+        assert report_card_jobs_expire().stopped == []
+    assert ReportCardJob.objects.get(pk=running.pk).status == ReportCardJob.Status.RUNNING
+    assert services.job_dir(running.pk).is_dir()
+    # A dry run names them and changes nothing.
+    later = services.timezone.now() + datetime.timedelta(hours=6, minutes=1)
+    with time_machine.travel(later, tick=False):
+        out = io.StringIO()
+        call_command("expire_report_card_jobs", "--dry-run", stdout=out)
+        assert f"Would stop 2 job(s) queued or running for over 6 hour(s): {running.pk}, {queued.pk}." in out.getvalue()
+        assert ReportCardJob.objects.get(pk=running.pk).status == ReportCardJob.Status.RUNNING
+        expired = report_card_jobs_expire()
+    assert expired.stopped == [running.pk, queued.pk]
+    for job in (running, queued):
+        job.refresh_from_db()
+        assert job.status == ReportCardJob.Status.FAILED
+        assert job.error == "Stopped: not finished 6 hours after it was asked for or started (its worker ended)."
+        assert job.finished_at == later
+        assert not services.job_dir(job.pk).exists()
+    # The message of the stopped queued job, delivered at last, runs nothing.
+    assert report_card_job_run(job_id=queued.pk).status == ReportCardJob.Status.FAILED
+    assert not services.job_dir(queued.pk).exists()
+
+
+def test_a_stopped_job_whose_worker_finishes_after_all_stays_failed_without_a_file(
+    hillcrest, report_cards_dir, monkeypatch
+):
+    w = hillcrest
+    job = ReportCardJob.objects.create(school=w.school, term=w.term, class_group=w.klass, requested_by=w.admin.user)
+    write = services.report_cards_write
+
+    def stopped_while_writing(**kwargs):
+        files = write(**kwargs)
+        ReportCardJob.objects.filter(pk=job.pk).update(status=ReportCardJob.Status.FAILED, error="Stopped")
+        return files
+
+    monkeypatch.setattr(services, "report_cards_write", stopped_while_writing)
+    job = report_card_job_run(job_id=job.pk)
+    assert (job.status, job.error, job.file_name) == (ReportCardJob.Status.FAILED, "Stopped", "")
+    assert not services.job_dir(job.pk).exists()
 
 
 def test_a_job_that_finishes_later_is_kept_from_its_finish(jobs):
@@ -113,13 +162,14 @@ def test_the_command_dry_run_removes_nothing(jobs, report_cards_dir):
     assert len(remaining_jobs()) == 2
 
 
-def test_beat_runs_the_clean_up_daily(jobs):
+def test_beat_runs_the_clean_up_hourly(jobs):
     entry = settings.CELERY_BEAT_SCHEDULE["reportcards-expire-jobs"]
     assert entry["task"] == tasks.expire_report_card_jobs.name
-    assert (entry["schedule"].hour, entry["schedule"].minute) == ({3}, {30})
+    assert (entry["schedule"].hour, entry["schedule"].minute) == (set(range(24)), {30})
     with time_machine.travel(services.timezone.now() + 8 * DAY, tick=False):
         summary = tasks.expire_report_card_jobs.delay().get()
     assert summary.startswith("report card jobs expired: 2 job(s), 3 folder(s), ")
+    assert summary.endswith("; stopped as stuck: 2 job(s)")
     assert len(remaining_jobs()) == 2
 
 
