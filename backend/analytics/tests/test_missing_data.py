@@ -289,3 +289,16 @@ def test_query_counts_do_not_grow_with_teachers_students_or_weeks(api_client, se
         data = get(api_client, big[0], MISSING, weeks=12)
         assert all(teacher["comments"]["of"] == 12 for teacher in data["teachers"])
         assert sum(teacher["totals"]["submissions_ungraded"] for teacher in data["teachers"]) == 4 * 12
+
+
+def test_the_term_asking_for_comments_is_the_same_from_the_pages_list_of_terms(kauri):
+    """The pages hand the school's terms they have read to comment_term; the answer is the query's, day by day."""
+    from analytics.missing import comment_term
+
+    w = kauri
+    terms = list(w.school.terms.all())
+    for day in (datetime.date(2026, 12, 4), datetime.date(2026, 12, 5), datetime.date(2026, 12, 18)):
+        expected = None if day.day == 4 else w.term
+        assert comment_term(school=w.school, today=day) == expected
+        assert comment_term(school=w.school, today=day, terms=terms) == expected
+    assert comment_term(school=w.school, today=datetime.date(2026, 12, 19), terms=terms) is None

@@ -90,3 +90,21 @@ def test_each_page_reads_the_schools_terms_once_and_no_choices_through_a_cursor(
         # current_term takes the term selector's list: one read of the school's terms, which the select renders.
         assert len(terms) == 1, (path, terms)
         assert not [q for q in queries.captured_queries if q["sql"].startswith("DECLARE")], path
+
+
+@pytest.mark.django_db
+def test_the_previous_term_is_the_same_from_the_pages_list_of_terms(hillcrest):
+    from analytics.progress import previous_term
+    from tests.factories import TermFactory
+
+    w = hillcrest
+    older = TermFactory(
+        school=w.school,
+        name="Term -1",
+        start_date=datetime.date(2026, 1, 5),
+        end_date=datetime.date(2026, 3, 27),
+    )
+    terms = list(w.school.terms.all())
+    for term, expected in ((w.term, w.earlier_term), (w.earlier_term, older), (older, None)):
+        assert previous_term(term=term) == expected
+        assert previous_term(term=term, terms=terms) == expected
