@@ -162,8 +162,18 @@ def standing_snapshots_write(
             total += _write(term, day, computed, students)
         if heartbeat is not None:
             heartbeat(total.changed)
-    gone = StudentStandingSnapshot.objects.filter(term=term, date__in=days).exclude(student__school_id=term.school_id)
-    return total + SnapshotResult(deleted=gone.delete()[0])
+    # The ids first, then a delete by id: a DELETE with the join as a subquery ("id IN (SELECT ...)") can be
+    # planned as a subquery run again for every row on PostgreSQL (right after a backfill, before the table's
+    # statistics catch up), which took minutes on a demo-size term.
+    gone = list(
+        StudentStandingSnapshot.objects.filter(term=term, date__in=days)
+        .exclude(student__school_id=term.school_id)
+        .values_list("pk", flat=True)
+    )
+    deleted = 0
+    for start in range(0, len(gone), 1000):
+        deleted += StudentStandingSnapshot.objects.filter(pk__in=gone[start : start + 1000]).delete()[0]
+    return total + SnapshotResult(deleted=deleted)
 
 
 def _write(term: AcademicTerm, day: datetime.date, computed: dict, students: dict) -> SnapshotResult:

@@ -260,3 +260,22 @@ def test_a_snapshot_is_worked_out_class_by_class_in_a_few_queries_per_class(worl
         counts.append(count())
     # Each class: its students, their grades, the stored rows, and its transaction's two statements.
     assert counts[2] - counts[1] == counts[1] - counts[0] == 5, counts
+
+
+def test_a_student_moved_to_another_school_loses_the_terms_snapshots_on_the_next_run(world):
+    from analytics.progress import standing_snapshots_write
+
+    _school, term, pupils = world
+    standing_snapshots_write(term=term, days=[TUE, WED, THU])
+    moved = pupils["A"]
+    rows = StudentStandingSnapshot.objects.filter(student=moved, term=term).count()
+    assert rows == 8  # Tuesday: Maths and overall (English is first due on Wednesday); Wednesday, Thursday: all three
+    other = factories.SchoolFactory(timezone="UTC")
+    moved.school, moved.class_group = other, None
+    moved.save(update_fields=["school", "class_group"])
+
+    result = standing_snapshots_write(term=term, days=[TUE, WED, THU])
+
+    assert result.deleted == rows
+    assert not StudentStandingSnapshot.objects.filter(student=moved).exists()
+    assert StudentStandingSnapshot.objects.filter(term=term, student=pupils["B"]).exists()
