@@ -19,6 +19,7 @@ from schools.models import AcademicTerm, School, Student, Teacher
 GRADING_GRACE_DAYS = 7
 # Teacher comments are asked for in the last this many days of a term (its last two weeks).
 COMMENT_DAYS = 14
+COMMENT_WINDOW = datetime.timedelta(days=COMMENT_DAYS)
 
 WEEK_FIGURES = ("lessons_held", "lessons_without_roll_call", "homework_overdue_ungraded", "submissions_ungraded")
 
@@ -27,18 +28,29 @@ def _has_marks() -> Exists:
     return Exists(Attendance.objects.filter(lesson_id=OuterRef("pk")))
 
 
-def comment_term(*, school: School, today: datetime.date) -> AcademicTerm | None:
-    """The term whose last two weeks contain today, if any (comments are asked for then)."""
+def comment_term(
+    *, school: School, today: datetime.date, terms: list[AcademicTerm] | None = None
+) -> AcademicTerm | None:
+    """The term whose last two weeks contain today, if any (comments are asked for then): among ``terms`` (every
+    term of the school, read already by the caller) if given, else read."""
+    if terms is not None:
+        last_days = (term for term in terms if term.start_date <= today <= term.end_date < today + COMMENT_WINDOW)
+        return min(last_days, key=lambda term: term.start_date, default=None)
     return AcademicTerm.objects.filter(
         school=school,
         start_date__lte=today,
         end_date__gte=today,
-        end_date__lt=today + datetime.timedelta(days=COMMENT_DAYS),
+        end_date__lt=today + COMMENT_WINDOW,
     ).first()
 
 
 def missing_data(
-    *, school: School, teacher_ids: list[int], weeks: list[datetime.date], today: datetime.date
+    *,
+    school: School,
+    teacher_ids: list[int],
+    weeks: list[datetime.date],
+    today: datetime.date,
+    terms: list[AcademicTerm] | None = None,
 ) -> dict[int, dict]:
     """Per teacher: each week's missing figures, today's roll calls not taken, and (in the last two weeks of a
     term) the comments missing for the students of their classes. Three queries, four in those two weeks."""
@@ -90,7 +102,7 @@ def missing_data(
                 week["homework_overdue_ungraded"] += row["overdue"]
                 week["submissions_ungraded"] += row["ungraded"]
 
-    term = comment_term(school=school, today=today)
+    term = comment_term(school=school, today=today, terms=terms)
     if term is not None:
         for teacher_id in teacher_ids:
             result[teacher_id]["comments"] = {
@@ -133,11 +145,16 @@ def roll_calls_today(*, schools: list[School], todays: dict[int, datetime.date])
     return {"lessons": counts["lessons"], "not_taken": counts["not_taken"]}
 
 
-def school_missing_data(*, school: School, weeks: list[datetime.date], today: datetime.date) -> dict:
-    """Every teacher of the school with their missing figures (see missing_data), by name."""
+def school_missing_data(
+    *, school: School, weeks: list[datetime.date], today: datetime.date, terms: list[AcademicTerm] | None = None
+) -> dict:
+    """Every teacher of the school with their missing figures (see missing_data), by name. ``terms``: every term
+    of the school, if the caller has read them already."""
     teachers = list(Teacher.objects.filter(school=school).select_related("user"))
     teachers.sort(key=lambda teacher: (str(teacher).casefold(), teacher.pk))
-    figures = missing_data(school=school, teacher_ids=[teacher.pk for teacher in teachers], weeks=weeks, today=today)
+    figures = missing_data(
+        school=school, teacher_ids=[teacher.pk for teacher in teachers], weeks=weeks, today=today, terms=terms
+    )
     rows = []
     for teacher in teachers:
         own = figures[teacher.pk]

@@ -230,8 +230,12 @@ def student_progress(
     ]
 
 
-def previous_term(*, term: AcademicTerm) -> AcademicTerm | None:
-    """The school's latest term that ended before this one started."""
+def previous_term(*, term: AcademicTerm, terms: list[AcademicTerm] | None = None) -> AcademicTerm | None:
+    """The school's latest term that ended before this one started: among ``terms`` (every term of the school,
+    read already by the caller) if given, else read."""
+    if terms is not None:
+        earlier = [candidate for candidate in terms if candidate.end_date < term.start_date]
+        return max(earlier, key=lambda candidate: (candidate.end_date, candidate.pk), default=None)
     return (
         AcademicTerm.objects.filter(school_id=term.school_id, end_date__lt=term.start_date)
         .order_by("-end_date", "-id")
@@ -239,11 +243,14 @@ def previous_term(*, term: AcademicTerm) -> AcademicTerm | None:
     )
 
 
-def term_over_term(*, student: Student, term: AcademicTerm | None) -> dict | None:
-    """The student's overall standing in this term beside the previous term's; None without an earlier standing."""
+def term_over_term(
+    *, student: Student, term: AcademicTerm | None, terms: list[AcademicTerm] | None = None
+) -> dict | None:
+    """The student's overall standing in this term beside the previous term's; None without an earlier standing.
+    ``terms``: every term of the school, if the caller has read them."""
     if term is None:
         return None
-    earlier = previous_term(term=term)
+    earlier = previous_term(term=term, terms=terms)
     if earlier is None:
         return None
     standings = {

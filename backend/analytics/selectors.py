@@ -93,8 +93,10 @@ def student_overview(
     subject_id: int | None = None,
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
+    terms: list[AcademicTerm] | None = None,
 ) -> dict:
-    """Everything a student's report page charts, for one term (and optionally one subject and a date range)."""
+    """Everything a student's report page charts, for one term (and optionally one subject and a date range).
+    ``terms``: every term of the student's school, if the caller has read them already (none read again)."""
     if term is not None:
         date_from = date_from or term.start_date
         date_to = date_to or term.end_date
@@ -190,7 +192,7 @@ def student_overview(
         ],
         "grades_weekly": _grades_weekly(grades),
         "progress": progress.student_progress(student=student, term=term, subject_id=subject_id, period=period),
-        "term_over_term": progress.term_over_term(student=student, term=term),
+        "term_over_term": progress.term_over_term(student=student, term=term, terms=terms),
         "attendance_weekly": _attendance_weekly(days),
         "homework": _homework_totals(days),
         "behavior": [

@@ -152,9 +152,12 @@ def children(request):
 
 
 def _report_context(request, student, query: ReportQueryForm, forms: dict | None = None) -> dict:
-    term = query.cleaned_data.get("term") or selectors.current_term(school=student.school, terms=query.school_terms())
+    terms = query.school_terms()
+    term = query.cleaned_data.get("term") or selectors.current_term(school=student.school, terms=terms)
     subject = query.cleaned_data.get("subject")
-    overview = selectors.student_overview(student=student, term=term, subject_id=subject.pk if subject else None)
+    overview = selectors.student_overview(
+        student=student, term=term, subject_id=subject.pk if subject else None, terms=terms
+    )
     school = student.school
     context = {
         "student": student,
@@ -338,7 +341,8 @@ def school_health(request, school_id: int):
     query = TermQueryForm(request.GET, school=school)
     if not query.is_valid():
         return bad_request(request, "dashboards/bad_query.html", {"form": query})
-    term = query.cleaned_data.get("term") or selectors.current_term(school=school, terms=query.school_terms())
+    terms = query.school_terms()
+    term = query.cleaned_data.get("term") or selectors.current_term(school=school, terms=terms)
     if wants_csv(request):
         table = exports.SCHOOL_HEALTH_TABLES.get(request.GET.get("table", ""))
         if table is None:
@@ -360,7 +364,7 @@ def school_health(request, school_id: int):
         request,
         "dashboards/school_health.html",
         {
-            **_missing_and_improved(school, term),
+            **_missing_and_improved(school, term, terms),
             "school": school,
             "term": term,
             "query": query,
@@ -455,13 +459,14 @@ def class_report_cards(request, class_group_id: int):
 MISSING_WEEKS = 4
 
 
-def _missing_and_improved(school: School, term: AcademicTerm | None) -> dict:
-    """The teachers' missing data over the last 4 weeks and the most improved students of the term."""
+def _missing_and_improved(school: School, term: AcademicTerm | None, terms: list[AcademicTerm]) -> dict:
+    """The teachers' missing data over the last 4 weeks and the most improved students of the term (``terms``:
+    the school's, read once by the page)."""
     today = selectors.school_today(school=school)
     this_week = week_start(today)
     weeks = [this_week - datetime.timedelta(weeks=back) for back in range(MISSING_WEEKS - 1, -1, -1)]
     return {
-        "missing": missing.school_missing_data(school=school, weeks=weeks, today=today),
+        "missing": missing.school_missing_data(school=school, weeks=weeks, today=today, terms=terms),
         "missing_csv": api_csv("missing-data", school=school.pk, weeks=MISSING_WEEKS),
         "improved": progress.most_improved(term=term, students=school.students.all()) if term else None,
         "improved_csv": api_csv("most-improved", school=school.pk, term=term.pk if term else None),
