@@ -13,7 +13,7 @@ from django.db.models.functions import TruncDate
 
 from analytics.definitions import percentage, week_start
 from analytics.selectors import LOW_ATTENDANCE, school_today
-from attendance.models import Attendance, AttendanceStatus
+from attendance.models import Attendance, AttendanceStatus, Lesson
 from finance.models import FeeInvoice, Payment
 from homework.models import Homework, HomeworkSubmission
 from schools.models import AcademicTerm, School, Student, Teacher
@@ -92,6 +92,7 @@ def school_health_reference(*, school: School, term: AcademicTerm | None, date_f
         "attendance_rate": percentage(total("attended", date_from), total("counted", date_from)),
         "homework_completion_rate": percentage(total("on_time", date_from), total("due", date_from)),
         "today": _today(school=school, today=today),
+        "roll_calls_today": _roll_calls_today(school=school, today=today),
         "students_count": Student.objects.filter(school=school, active=True).count(),
         "teachers_count": Teacher.objects.filter(school=school).count(),
         "low_attendance": _low_attendance(school=school, term=term) if term else None,
@@ -106,6 +107,13 @@ def school_health_reference(*, school: School, term: AcademicTerm | None, date_f
             for week, rows in sorted(weekly.items())
         ],
     }
+
+
+def _roll_calls_today(*, school: School, today: datetime.date) -> dict:
+    """Today's lessons of the school's classes, and how many of them have no attendance mark at all."""
+    lessons = set(Lesson.objects.filter(class_group__school=school, date=today).values_list("id", flat=True))
+    marked = set(Attendance.objects.filter(lesson_id__in=lessons).values_list("lesson_id", flat=True))
+    return {"lessons": len(lessons), "not_taken": len(lessons - marked)}
 
 
 def _today(*, school: School, today: datetime.date) -> dict:
