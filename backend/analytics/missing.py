@@ -19,6 +19,7 @@ from schools.models import AcademicTerm, School, Student, Teacher
 GRADING_GRACE_DAYS = 7
 # Teacher comments are asked for in the last this many days of a term (its last two weeks).
 COMMENT_DAYS = 14
+COMMENT_WINDOW = datetime.timedelta(days=COMMENT_DAYS)
 
 WEEK_FIGURES = ("lessons_held", "lessons_without_roll_call", "homework_overdue_ungraded", "submissions_ungraded")
 
@@ -30,15 +31,16 @@ def _has_marks() -> Exists:
 def comment_term(
     *, school: School, today: datetime.date, terms: list[AcademicTerm] | None = None
 ) -> AcademicTerm | None:
-    """The term whose last two weeks contain today, if any (comments are asked for then).
-
-    ``terms``: the school's terms when the caller has them already (no query then)."""
-    last_day = today + datetime.timedelta(days=COMMENT_DAYS)
+    """The term whose last two weeks contain today, if any (comments are asked for then): among ``terms`` (every
+    term of the school, read already by the caller) if given, else read."""
     if terms is not None:
-        asking = [term for term in terms if term.start_date <= today <= term.end_date < last_day]
-        return min(asking, key=lambda term: (term.start_date, term.pk), default=None)
+        last_days = (term for term in terms if term.start_date <= today <= term.end_date < today + COMMENT_WINDOW)
+        return min(last_days, key=lambda term: term.start_date, default=None)
     return AcademicTerm.objects.filter(
-        school=school, start_date__lte=today, end_date__gte=today, end_date__lt=last_day
+        school=school,
+        start_date__lte=today,
+        end_date__gte=today,
+        end_date__lt=today + COMMENT_WINDOW,
     ).first()
 
 
@@ -146,7 +148,8 @@ def roll_calls_today(*, schools: list[School], todays: dict[int, datetime.date])
 def school_missing_data(
     *, school: School, weeks: list[datetime.date], today: datetime.date, terms: list[AcademicTerm] | None = None
 ) -> dict:
-    """Every teacher of the school with their missing figures (see missing_data), by name."""
+    """Every teacher of the school with their missing figures (see missing_data), by name. ``terms``: every term
+    of the school, if the caller has read them already."""
     teachers = list(Teacher.objects.filter(school=school).select_related("user"))
     teachers.sort(key=lambda teacher: (str(teacher).casefold(), teacher.pk))
     figures = missing_data(

@@ -241,13 +241,11 @@ def student_progress(
 
 
 def previous_term(*, term: AcademicTerm, terms: list[AcademicTerm] | None = None) -> AcademicTerm | None:
-    """The school's latest term that ended before this one started.
-
-    ``terms``: the school's terms when the caller has them already (no query then).
-    """
+    """The school's latest term that ended before this one started: among ``terms`` (every term of the school,
+    read already by the caller) if given, else read."""
     if terms is not None:
-        earlier = [other for other in terms if other.school_id == term.school_id and other.end_date < term.start_date]
-        return max(earlier, key=lambda other: (other.end_date, other.pk), default=None)
+        earlier = [candidate for candidate in terms if candidate.end_date < term.start_date]
+        return max(earlier, key=lambda candidate: (candidate.end_date, candidate.pk), default=None)
     return (
         AcademicTerm.objects.filter(school_id=term.school_id, end_date__lt=term.start_date)
         .order_by("-end_date", "-id")
@@ -259,8 +257,7 @@ def term_over_term(
     *, student: Student, term: AcademicTerm | None, terms: list[AcademicTerm] | None = None
 ) -> dict | None:
     """The student's overall standing in this term beside the previous term's; None without an earlier standing.
-
-    ``terms``: the school's terms when the caller has them already (see ``previous_term``)."""
+    ``terms``: every term of the school, if the caller has read them."""
     if term is None:
         return None
     earlier = previous_term(term=term, terms=terms)

@@ -96,8 +96,7 @@ def student_overview(
     terms: list[AcademicTerm] | None = None,
 ) -> dict:
     """Everything a student's report page charts, for one term (and optionally one subject and a date range).
-
-    ``terms``: the school's terms when the caller has them already (the previous term is found among them)."""
+    ``terms``: every term of the student's school, if the caller has read them already (none read again)."""
     if term is not None:
         date_from = date_from or term.start_date
         date_to = date_to or term.end_date

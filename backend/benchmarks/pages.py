@@ -20,13 +20,14 @@ from django.test.utils import override_settings
 
 from core.models import User
 
-# Each page and the endpoint serving its figures (as the same user, with the same query); None: no endpoint
-# has the page's figures (the class page's students are a page-only table).
+# Each page and the endpoints serving its figures (as the same user, with the same query): a page showing the
+# content of several endpoints is compared with the sum of their p50s, since a client needs all of them to draw
+# the same page. Empty: no endpoint has the page's figures (the class page's students are a page-only table).
 PAGE_PAIRS = {
-    "report page": "student-overview",
-    "teacher page": "teacher-performance 8 weeks",
-    "class page": None,
-    "school-health page": "school-health",
+    "report page": ("student-overview",),
+    "teacher page": ("teacher-performance 8 weeks",),
+    "class page": (),
+    "school-health page": ("school-health", "students at risk (CSV)", "missing-data 4 weeks", "most-improved"),
 }
 # The superuser's page of every school, against the API's table of every school's own health (the page's
 # CSV link): measured once, over every school in the database, so it has no 4S/S.
@@ -34,6 +35,20 @@ SCHOOLS_PAIR = ("schools page", "school-health of each school (CSV)")
 PAGE_TARGET = 1.5  # page p50 / its endpoint's p50
 WEIGHT_TARGET_BYTES = 300_000
 GZIP_LEVEL = 6  # gzip's own default, and the usual setting of a proxy's gzip
+
+
+def endpoints_compared() -> set[str]:
+    """Every endpoint some page is compared with."""
+    return {endpoint for endpoints in PAGE_PAIRS.values() for endpoint in endpoints}
+
+
+def page_group(name: str) -> str | None:
+    """The first endpoint of the page ``name`` is, or is compared with (None for a name of neither): a page and
+    every endpoint it is compared with are measured back to back under that name."""
+    for page, endpoints in PAGE_PAIRS.items():
+        if endpoints and (name == page or name in endpoints):
+            return endpoints[0]
+    return None
 
 
 def page_paths(bench) -> dict[str, str]:

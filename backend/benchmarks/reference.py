@@ -110,10 +110,10 @@ def school_health_reference(*, school: School, term: AcademicTerm | None, date_f
 
 
 def _roll_calls_today(*, school: School, today: datetime.date) -> dict:
-    lessons = Lesson.objects.filter(class_group__school=school, date=today)
-    marked = set(Attendance.objects.filter(lesson__in=lessons).values_list("lesson_id", flat=True))
-    ids = list(lessons.values_list("id", flat=True))
-    return {"lessons": len(ids), "not_taken": sum(1 for pk in ids if pk not in marked)}
+    """Today's lessons of the school's classes, and how many of them have no attendance mark at all."""
+    lessons = set(Lesson.objects.filter(class_group__school=school, date=today).values_list("id", flat=True))
+    marked = set(Attendance.objects.filter(lesson_id__in=lessons).values_list("lesson_id", flat=True))
+    return {"lessons": len(lessons), "not_taken": len(lessons - marked)}
 
 
 def _today(*, school: School, today: datetime.date) -> dict:

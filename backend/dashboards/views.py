@@ -341,7 +341,8 @@ def school_health(request, school_id: int):
     query = TermQueryForm(request.GET, school=school)
     if not query.is_valid():
         return bad_request(request, "dashboards/bad_query.html", {"form": query})
-    term = query.cleaned_data.get("term") or selectors.current_term(school=school, terms=query.school_terms())
+    terms = query.school_terms()
+    term = query.cleaned_data.get("term") or selectors.current_term(school=school, terms=terms)
     if wants_csv(request):
         table = exports.SCHOOL_HEALTH_TABLES.get(request.GET.get("table", ""))
         if table is None:
@@ -363,7 +364,7 @@ def school_health(request, school_id: int):
         request,
         "dashboards/school_health.html",
         {
-            **_missing_and_improved(school, term, terms=query.school_terms()),
+            **_missing_and_improved(school, term, terms),
             "school": school,
             "term": term,
             "query": query,
@@ -459,7 +460,8 @@ MISSING_WEEKS = 4
 
 
 def _missing_and_improved(school: School, term: AcademicTerm | None, terms: list[AcademicTerm]) -> dict:
-    """The teachers' missing data over the last 4 weeks and the most improved students of the term."""
+    """The teachers' missing data over the last 4 weeks and the most improved students of the term (``terms``:
+    the school's, read once by the page)."""
     today = selectors.school_today(school=school)
     this_week = week_start(today)
     weeks = [this_week - datetime.timedelta(weeks=back) for back in range(MISSING_WEEKS - 1, -1, -1)]

@@ -291,14 +291,27 @@ def test_query_counts_do_not_grow_with_teachers_students_or_weeks(api_client, se
         assert sum(teacher["totals"]["submissions_ungraded"] for teacher in data["teachers"]) == 4 * 12
 
 
-def test_the_term_asking_for_comments_is_the_same_from_the_pages_list_of_terms(kauri):
-    """The pages hand the school's terms they have read to comment_term; the answer is the query's, day by day."""
+def test_the_comment_term_is_the_same_from_the_schools_terms_read_already(kauri):
     from analytics.missing import comment_term
 
     w = kauri
+    spring = factories.TermFactory(
+        school=w.school, name="Term 1", start_date=sep(1).replace(month=2), end_date=sep(1).replace(month=4)
+    )
     terms = list(w.school.terms.all())
-    for day in (datetime.date(2026, 12, 4), datetime.date(2026, 12, 5), datetime.date(2026, 12, 18)):
-        expected = None if day.day == 4 else w.term
-        assert comment_term(school=w.school, today=day) == expected
-        assert comment_term(school=w.school, today=day, terms=terms) == expected
-    assert comment_term(school=w.school, today=datetime.date(2026, 12, 19), terms=terms) is None
+    # Term 3 runs 7 September to 18 December: comments are asked for from 5 December to the 18th; Term 1 ends 1 April.
+    days = {
+        datetime.date(2026, 12, 4): None,
+        datetime.date(2026, 12, 5): w.term.pk,
+        datetime.date(2026, 12, 18): w.term.pk,
+        datetime.date(2026, 12, 19): None,
+        datetime.date(2026, 3, 19): spring.pk,
+        datetime.date(2026, 3, 18): None,
+        sep(24): None,
+    }
+    for day, expected in days.items():
+        with CaptureQueriesContext(connection) as queries:
+            given = comment_term(school=w.school, today=day, terms=terms)
+        assert not queries.captured_queries
+        read = comment_term(school=w.school, today=day)
+        assert (given and given.pk, read and read.pk) == (expected, expected), day

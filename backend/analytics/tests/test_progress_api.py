@@ -185,3 +185,22 @@ def test_most_improved_query_count_does_not_grow_with_students(oaks, api_client,
     )
     assert count() == before
     assert len(get(api_client, w.admin.user, IMPROVED)["students"]) == 10
+
+
+def test_the_previous_term_is_the_same_from_the_schools_terms_read_already(oaks):
+    from analytics.progress import previous_term
+
+    w = oaks
+    # Spring ended before Summer: Autumn's previous term is Summer (the later end), Summer's is Spring, Spring's none.
+    spring = factories.TermFactory(
+        school=w.school, name="Spring", start_date=datetime.date(2026, 1, 5), end_date=datetime.date(2026, 3, 27)
+    )
+    factories.TermFactory(school=factories.SchoolFactory(name="Elms"), name="Elms summer")  # another school's
+    terms = list(w.school.terms.all())
+    expected = {w.term.pk: w.earlier.pk, w.earlier.pk: spring.pk, spring.pk: None}
+    for term in terms:
+        with CaptureQueriesContext(connection) as queries:
+            given = previous_term(term=term, terms=terms)
+        assert not queries.captured_queries
+        read = previous_term(term=term)
+        assert (given and given.pk, read and read.pk) == (expected[term.pk], expected[term.pk]), term.name

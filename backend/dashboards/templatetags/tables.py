@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import template
 from django.template.base import render_value_in_context
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
@@ -49,5 +50,61 @@ def student_rows(rows) -> str:
             f"<td>{row['attendance_percentage']:f}%</td><td>{row['lessons_attended']:d}/{row['lessons_counted']:d}</td>"
             f"<td>{row['days_absent']:d}</td></tr>"
             for row in rows
+        )
+    )
+
+
+@register.simple_tag
+def at_risk_rows(items) -> str:
+    """The students at risk (``at_risk_items``): per student the name opening their report, the class (or the
+    dash) and the list of their flags, each with its date; one format per row, the text escaped, the report's
+    URL reversed once and each flag date formatted once (the flags of a school share the date they are as of)."""
+    before, after = reverse("student-report", kwargs={"student_id": ANY_ID}).split(str(ANY_ID))
+    dates = {}
+
+    def as_of(day) -> str:
+        if day not in dates:
+            dates[day] = conditional_escape(date_format(day, "j M Y"))
+        return dates[day]
+
+    return mark_safe(  # noqa: S308 (the name, the class, the reasons and the flags' text escaped)
+        "\n".join(
+            f'<tr data-at-risk="{item["student"]["id"]:d}"><th scope="row">'
+            f'<a href="{before}{item["student"]["id"]:d}{after}">{conditional_escape(item["student"]["name"])}</a>'
+            f"</th><td>{conditional_escape((item['student']['class_group'] or {}).get('name') or NO_VALUE)}</td>"
+            '<td><ul class="flag-list">'
+            + "".join(
+                f'<li data-flag="{conditional_escape(flag["reason"])}">{conditional_escape(flag["text"])} '
+                f'<small class="muted">(as of {as_of(flag["as_of"])})</small></li>'
+                for flag in item["flags"]
+            )
+            + "</ul></td></tr>"
+            for item in items
+        )
+    )
+
+
+@register.simple_tag(takes_context=True)
+def missing_rows(context, teachers) -> str:
+    """The missing data by teacher (``school_missing_data``'s teachers): per teacher the name, the weeks'
+    totals, today's roll calls not taken of the lessons, and the comments missing (or the dash); each figure as
+    ``{{ value }}`` prints it."""
+
+    def cell(value) -> str:
+        return cell_text(value, context)
+
+    return mark_safe(  # noqa: S308 (every cell escaped by cell_text)
+        "\n".join(
+            f'<tr data-teacher="{row["teacher"]["id"]:d}"><th scope="row">{cell(row["teacher"]["name"])}</th>'
+            f"<td>{cell(row['totals']['lessons_held'])}</td>"
+            f'<td data-figure="without-roll-call">{cell(row["totals"]["lessons_without_roll_call"])}</td>'
+            f'<td data-figure="homework-ungraded">{cell(row["totals"]["homework_overdue_ungraded"])}</td>'
+            f"<td>{cell(row['totals']['submissions_ungraded'])}</td>"
+            f'<td data-figure="roll-calls-today">{cell(row["today"]["roll_calls_not_taken"])} of '
+            f"{cell(row['today']['lessons'])}</td>"
+            '<td data-figure="comments-missing">'
+            + (f"{cell(row['comments']['missing'])} of {cell(row['comments']['of'])}" if row["comments"] else NO_VALUE)
+            + "</td></tr>"
+            for row in teachers
         )
     )

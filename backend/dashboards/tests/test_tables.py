@@ -108,3 +108,64 @@ def test_the_previous_term_is_the_same_from_the_pages_list_of_terms(hillcrest):
     for term, expected in ((w.term, w.earlier_term), (w.earlier_term, older), (older, None)):
         assert previous_term(term=term) == expected
         assert previous_term(term=term, terms=terms) == expected
+
+
+AT_RISK_LOOP = Template(
+    "{% for item in rows %}"
+    '<tr data-at-risk="{{ item.student.id }}"><th scope="row"><a href="{% url \'student-report\' item.student.id %}">'
+    '{{ item.student.name }}</a></th><td>{{ item.student.class_group.name|default:"–" }}</td>'
+    '<td><ul class="flag-list">{% for flag in item.flags %}<li data-flag="{{ flag.reason }}">{{ flag.text }} '
+    '<small class="muted">(as of {{ flag.as_of|date:"j M Y" }})</small></li>{% endfor %}</ul></td></tr>'
+    "{% if not forloop.last %}\n{% endif %}{% endfor %}"
+)
+MISSING_LOOP = Template(
+    "{% for row in rows %}"
+    '<tr data-teacher="{{ row.teacher.id }}"><th scope="row">{{ row.teacher.name }}</th>'
+    "<td>{{ row.totals.lessons_held }}</td>"
+    '<td data-figure="without-roll-call">{{ row.totals.lessons_without_roll_call }}</td>'
+    '<td data-figure="homework-ungraded">{{ row.totals.homework_overdue_ungraded }}</td>'
+    '<td>{{ row.totals.submissions_ungraded }}</td><td data-figure="roll-calls-today">'
+    "{{ row.today.roll_calls_not_taken }} of {{ row.today.lessons }}</td>"
+    '<td data-figure="comments-missing">{% if row.comments %}{{ row.comments.missing }} of {{ row.comments.of }}'
+    "{% else %}–{% endif %}</td></tr>"
+    "{% if not forloop.last %}\n{% endif %}{% endfor %}"
+)
+
+
+def test_at_risk_rows_prints_the_rows_as_the_template_did():
+    flag = {"reason": "attendance", "as_of": datetime.date(2026, 9, 7), "text": "Attendance 80% < 90%"}
+    rows = [
+        {
+            "student": {"id": 7, "name": "Ann <O'Brien>", "class_group": {"id": 3, "name": "7A & B"}},
+            "flags": [flag, {"reason": "grades", "as_of": datetime.date(2026, 10, 1), "text": "Maths <40 & falling"}],
+        },
+        {"student": {"id": 12, "name": "Ben Abara", "class_group": None}, "flags": [flag]},
+        {"student": {"id": 13, "name": "Cy", "class_group": {"id": 4, "name": ""}}, "flags": []},
+    ]
+    tag = Template("{% load tables %}{% at_risk_rows rows %}")
+    assert tag.render(Context({"rows": rows})) == AT_RISK_LOOP.render(Context({"rows": rows}))
+    assert "Ann &lt;O&#x27;Brien&gt;" in tag.render(Context({"rows": rows}))
+    assert "(as of 1 Oct 2026)" in tag.render(Context({"rows": rows}))
+    assert tag.render(Context({"rows": []})) == ""
+
+
+def test_missing_rows_prints_the_rows_as_the_template_did():
+    totals = {"lessons_held": 12, "lessons_without_roll_call": 3, "homework_overdue_ungraded": 0}
+    rows = [
+        {
+            "teacher": {"id": 5, "name": "Ms <Moss> & co"},
+            "totals": {**totals, "submissions_ungraded": 1200},
+            "today": {"roll_calls_not_taken": 1, "lessons": 4},
+            "comments": {"missing": 2, "of": 30},
+        },
+        {
+            "teacher": {"id": 6, "name": "Mr Ode"},
+            "totals": {**totals, "submissions_ungraded": 0},
+            "today": {"roll_calls_not_taken": 0, "lessons": 0},
+            "comments": None,
+        },
+    ]
+    tag = Template("{% load tables %}{% missing_rows rows %}")
+    assert tag.render(Context({"rows": rows})) == MISSING_LOOP.render(Context({"rows": rows}))
+    assert "Ms &lt;Moss&gt; &amp; co" in tag.render(Context({"rows": rows}))
+    assert tag.render(Context({"rows": []})) == ""
