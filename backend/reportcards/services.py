@@ -500,17 +500,21 @@ def report_card_jobs_expire(*, now: datetime.datetime | None = None, dry_run: bo
     finished = (ReportCardJob.Status.SUCCEEDED, ReportCardJob.Status.FAILED)
     hours = settings.REPORT_CARD_JOB_TIMEOUT_HOURS
     stuck_since = now - datetime.timedelta(hours=hours)
-    stuck = ReportCardJob.objects.filter(
-        Q(status=ReportCardJob.Status.RUNNING, started_at__lt=stuck_since)
-        | Q(status=ReportCardJob.Status.QUEUED, created_at__lt=stuck_since)
+    stuck = Q(status=ReportCardJob.Status.RUNNING, started_at__lt=stuck_since) | Q(
+        status=ReportCardJob.Status.QUEUED, created_at__lt=stuck_since
     )
-    stopped = list(stuck.order_by("pk").values_list("pk", flat=True))
-    if not dry_run and stopped:
-        stuck.filter(pk__in=stopped).update(
-            status=ReportCardJob.Status.FAILED,
-            error=f"Stopped: not finished {hours} hours after it was asked for or started (its worker ended).",
-            finished_at=now,
-        )
+    stopped = list(ReportCardJob.objects.filter(stuck).order_by("pk").values_list("pk", flat=True))
+    if not dry_run:
+        # One by one, each still stuck at its update: a job that finished meanwhile keeps its status and file.
+        stopped = [
+            pk
+            for pk in stopped
+            if ReportCardJob.objects.filter(stuck, pk=pk).update(
+                status=ReportCardJob.Status.FAILED,
+                error=f"Stopped: not finished {hours} hours after it was asked for or started (its worker ended).",
+                finished_at=now,
+            )
+        ]
         for pk in stopped:
             shutil.rmtree(job_dir(pk), ignore_errors=True)
     expired = JobsExpired(
