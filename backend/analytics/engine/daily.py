@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from analytics.definitions import attendance_counts, daily_attendance_status, submission_deadline
+from analytics.engine import sql
 from analytics.engine.machinery import (
     STUDENT_LOCK,
     Computed,
@@ -19,7 +20,7 @@ from analytics.engine.machinery import (
 )
 from analytics.keys import MARKS
 from analytics.models import StudentDailySummary
-from attendance.models import Attendance
+from attendance.models import Attendance, AttendanceStatus, Lesson
 from homework.models import Homework, HomeworkSubmission
 from schools.models import Student
 
@@ -158,3 +159,116 @@ def daily_keys_discover(*, student_ids: Iterable[int], period=None) -> set:
         )
     )
     return keys
+
+
+def daily_write(keys: set[DailyKey], *, lookups: Lookups, now: datetime.datetime) -> RefreshResult:
+    """Recompute and write the daily rows of the keys in the database, set-based (``engine.sql``).
+
+    The same figures as ``daily_compute`` (the oracle the property tests hold it to): the students' school, class
+    and rules come from ``lookups`` (read after the locks), each key's homework deadline is computed in Python by
+    ``submission_deadline`` in the school's time zone (exact for every zone and transition), and the marks, the
+    homework due and its submissions are counted by the database. Every figure is computed whole: nothing is
+    kept from the stored row but the teacher input, which keeps an otherwise empty row alive.
+    """
+    students = lookups.students({student_id for student_id, _ in keys})
+    rows = []
+    for student_id, day in sorted(keys):
+        student = students.get(student_id)
+        if student is None:
+            continue  # a deleted student's rows went with it
+        deadline = submission_deadline(day, zoneinfo.ZoneInfo(student["school__timezone"]))
+        school_rules = rules(student)
+        rows.append(
+            (
+                student_id,
+                day,
+                student["school_id"],
+                student["class_group_id"],
+                school_rules.late_counts_as_present,
+                school_rules.excused_absences_excluded,
+                deadline,
+            )
+        )
+    result = RefreshResult()
+    for chunk in sql.chunks(rows):
+        written = _daily_upsert(chunk, now)
+        empty = [row_id for row_id, marked, due, score in written if not marked and not due and score is None]
+        result.deleted += sql.delete(StudentDailySummary, empty)
+        result.updated += len(written) - len(empty)
+    return result
+
+
+_KEY_COLUMNS = (
+    ("student_id", "integer"),
+    ("day", "date"),
+    ("school_id", "integer"),
+    ("class_group_id", "integer"),
+    ("late_present", "boolean"),
+    ("excused_out", "boolean"),
+    ("deadline", "timestamptz"),
+)
+
+
+def _daily_upsert(rows, now: datetime.datetime) -> list[tuple]:
+    keys, params = sql.values_cte("k", _KEY_COLUMNS, rows)
+    daily, mark, lesson = sql.table(StudentDailySummary), sql.table(Attendance), sql.table(Lesson)
+    homework, submission = sql.table(Homework), sql.table(HomeworkSubmission)
+    a, la, h, hs = Attendance, Lesson, Homework, HomeworkSubmission
+    c = sql.column
+    present, late, absent, excused = (
+        AttendanceStatus.PRESENT,
+        AttendanceStatus.LATE,
+        AttendanceStatus.ABSENT,
+        AttendanceStatus.EXCUSED,
+    )
+    with_sql = (
+        f"{keys}, "  # noqa: S608 (names quoted by the connection, values as parameters)
+        # The marks of each key: how many, attended and counted by the school's rules, and of which statuses.
+        f"m AS (SELECT k.student_id, k.day, COUNT(*) AS marked, "
+        f"SUM(CASE WHEN a.{c(a, 'status')} = %s OR (a.{c(a, 'status')} = %s AND k.late_present) THEN 1 ELSE 0 END)"
+        f" AS attended, "
+        f"SUM(CASE WHEN a.{c(a, 'status')} = %s AND k.excused_out THEN 0 ELSE 1 END) AS counted, "
+        f"SUM(CASE WHEN a.{c(a, 'status')} = %s THEN 1 ELSE 0 END) AS late, "
+        f"SUM(CASE WHEN a.{c(a, 'status')} = %s THEN 1 ELSE 0 END) AS present, "
+        f"SUM(CASE WHEN a.{c(a, 'status')} = %s THEN 1 ELSE 0 END) AS excused "
+        f"FROM k JOIN {mark} a ON a.{c(a, 'student')} = k.student_id "
+        f"JOIN {lesson} l ON l.{c(la, 'id')} = a.{c(a, 'lesson')} AND l.{c(la, 'date')} = k.day "
+        f"GROUP BY k.student_id, k.day), "
+        # The homework due that day for the student's class, and the student's submissions before the deadline.
+        f"h AS (SELECT k.student_id, k.day, COUNT(*) AS due, "
+        f"SUM(CASE WHEN s.{c(hs, 'id')} IS NOT NULL AND s.{c(hs, 'submitted_at')} < k.deadline THEN 1 ELSE 0 END)"
+        f" AS on_time, "
+        f"SUM(CASE WHEN s.{c(hs, 'id')} IS NOT NULL AND NOT (s.{c(hs, 'submitted_at')} < k.deadline) THEN 1 ELSE 0 END)"
+        f" AS late "
+        f"FROM k JOIN {homework} hw ON hw.{c(h, 'class_group')} = k.class_group_id AND hw.{c(h, 'due_date')} = k.day "
+        f"LEFT JOIN {submission} s ON s.{c(hs, 'homework')} = hw.{c(h, 'id')} AND s.{c(hs, 'student')} = k.student_id "
+        f"GROUP BY k.student_id, k.day)"
+    )
+    params += [present, late, excused, late, present, excused]
+    d = StudentDailySummary
+    select_sql = (
+        "SELECT k.school_id, k.student_id, k.day, "  # noqa: S608 (names quoted by the connection, values as parameters)
+        "CASE WHEN m.late > 0 THEN %s WHEN m.present > 0 THEN %s WHEN m.excused = m.marked THEN %s "
+        "WHEN m.marked > 0 THEN %s END, "
+        "COALESCE(m.marked, 0), COALESCE(m.attended, 0), COALESCE(m.counted, 0), "
+        "COALESCE(h.due, 0), COALESCE(h.on_time, 0), COALESCE(h.late, 0), "
+        "CASE WHEN h.due > 0 THEN h.on_time = h.due END, %s "
+        "FROM k LEFT JOIN m ON m.student_id = k.student_id AND m.day = k.day "
+        "LEFT JOIN h ON h.student_id = k.student_id AND h.day = k.day "
+        # A key with no marks, no homework and no stored row has nothing to write.
+        f"WHERE m.marked IS NOT NULL OR h.due IS NOT NULL OR EXISTS (SELECT 1 FROM {daily} t "
+        f"WHERE t.{c(d, 'student')} = k.student_id AND t.{c(d, 'date')} = k.day)"
+    )
+    params += [late, present, excused, absent, sql.adapt(now)]
+    return sql.upsert(
+        d,
+        with_sql=with_sql,
+        select_sql=select_sql,
+        columns=("school", "student", "date", *DAILY.derived, "updated_at"),
+        key=("student", "date"),
+        update=("school", *DAILY.derived),
+        # A row left empty is returned, to be deleted (or kept by its teacher input).
+        force="excluded.{} = 0 AND excluded.{} = 0".format(c(d, "lessons_marked"), c(d, "homework_due")),
+        returning=[c(d, name) for name in ("id", "lessons_marked", "homework_due", "behavior_score")],
+        params=params,
+    )

@@ -7,20 +7,33 @@ their rollups) and ``machinery.refresh`` writes the difference.
 """
 
 import datetime
+from collections import defaultdict
 from collections.abc import Callable
 from functools import partial
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from analytics.definitions import week_start
 from analytics.engine import machinery
-from analytics.engine.daily import DAILY, DailyKey, daily_compute, daily_keys_discover
+from analytics.engine.daily import DAILY, DailyKey, daily_compute, daily_keys_discover, daily_write
 from analytics.engine.flags import FLAGS, flag_keys, flags_compute
 from analytics.engine.machinery import STUDENT_LOCK, Difference, Lookups, RefreshResult, refresh
-from analytics.engine.school_day import SCHOOL_DAY, school_day_compute, school_days_discover, school_days_refresh
+from analytics.engine.school_day import (
+    SCHOOL_DAY,
+    school_day_compute,
+    school_day_write,
+    school_days_discover,
+    school_days_refresh,
+)
 from analytics.engine.teacher import TEACHER, teacher_compute, teacher_keys_discover, teacher_metrics_refresh
 from analytics.engine.term import TERM, subject_rows, term_compute, term_keys_discover
-from analytics.engine.term_attendance import TERM_ATTENDANCE, term_attendance_compute, term_attendance_keys_discover
+from analytics.engine.term_attendance import (
+    TERM_ATTENDANCE,
+    term_attendance_compute,
+    term_attendance_keys_discover,
+    term_attendance_write,
+)
 from analytics.keys import Keys
 from schools.models import AcademicTerm, School, Student, Teacher
 
@@ -29,16 +42,20 @@ def rollup_keys(*, daily_keys: set[DailyKey]) -> tuple[set[tuple[int, int]], set
     """The (student, term) and (school, date) rollup keys that the given daily keys feed."""
     if not daily_keys:
         return set(), set()
-    lookups = Lookups()
-    students = lookups.students({student_id for student_id, _ in daily_keys})
-    terms = lookups.school_terms({row["school_id"] for row in students.values()})
+    # The students' schools and their schools' terms, in one query.
+    schools, terms = {}, defaultdict(set)
+    for student_id, school_id, term_id, start, end in Student.objects.filter(
+        id__in={student_id for student_id, _ in daily_keys}
+    ).values_list("id", "school_id", "school__terms__id", "school__terms__start_date", "school__terms__end_date"):
+        schools[student_id] = school_id
+        if term_id is not None:
+            terms[student_id].add((term_id, start, end))
     student_terms, school_days = set(), set()
     for student_id, day in daily_keys:
-        if student_id not in students:
+        if student_id not in schools:
             continue
-        school_id = students[student_id]["school_id"]
-        school_days.add((school_id, day))
-        student_terms.update((student_id, term_id) for term_id, start, end in terms[school_id] if start <= day <= end)
+        school_days.add((schools[student_id], day))
+        student_terms.update((student_id, term_id) for term_id, start, end in terms[student_id] if start <= day <= end)
     return student_terms, school_days
 
 
@@ -64,6 +81,7 @@ def keys_refresh(*, keys: Keys, dry_run: bool = False) -> RefreshResult:
         flag_students=keys.students,
         dry_run=dry_run,
         changed=keys.changed,
+        set_based=not dry_run,
     )
     return result
 
@@ -163,6 +181,7 @@ def _refresh_together(
     flag_students: set = frozenset(),
     dry_run: bool = False,
     changed: frozenset | None = None,
+    set_based: bool = False,
 ) -> RefreshResult:
     """Lock every key at once, then recompute the daily rows, their rollups, the term rows and the weeks.
 
@@ -170,6 +189,9 @@ def _refresh_together(
     The flags of every student named (and of ``flag_students``) are recomputed last: they read the
     student's daily and term rows.
     ``changed``: the only kinds of source data that changed (``Keys.changed``), or None.
+    ``set_based``: the daily rows and their two rollups are recomputed and written by the database
+    (``daily_write``, ``term_attendance_write``, ``school_day_write``: no stored row read, no difference listed);
+    otherwise in Python (``refresh``), which lists every difference (the rebuild and the check use it).
     """
     result = RefreshResult()
     flags = flag_keys(
@@ -193,10 +215,24 @@ def _refresh_together(
         # Read after the locks: a writer that held them (a student changing class, a school changing its
         # rules) has committed, and its change is seen.
         lookups = Lookups()
+        if set_based:
+            now = timezone.now()
+            if daily:
+                result += daily_write(daily, lookups=lookups, now=now)
+            if student_terms:
+                result += term_attendance_write(student_terms, now=now)
+            if school_days:
+                result += school_day_write(school_days, changed=changed or frozenset(), now=now)
         for table, table_keys, compute in (
-            (DAILY, daily, partial(daily_compute, lookups=lookups)),
-            (TERM_ATTENDANCE, student_terms, partial(term_attendance_compute, lookups=lookups)),
-            (SCHOOL_DAY, school_days, school_day_compute),
+            *(
+                ()
+                if set_based
+                else (
+                    (DAILY, daily, partial(daily_compute, lookups=lookups)),
+                    (TERM_ATTENDANCE, student_terms, partial(term_attendance_compute, lookups=lookups)),
+                    (SCHOOL_DAY, school_days, school_day_compute),
+                )
+            ),
             (TERM, term, term_compute),
             (TEACHER, teacher, teacher_compute),
             (FLAGS, flags, flags_compute),

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db.models import Count, F, IntegerField, Q, Sum
 from django.db.models.functions import Round
 
+from analytics.engine import sql
 from analytics.engine.machinery import (
     SCHOOL_DAY_LOCK,
     Computed,
@@ -151,3 +152,120 @@ def school_days_discover(*, school_id: int, period=None) -> set:
     if period:
         keys = {key for key in keys if period[0] <= key[1] <= period[1]}
     return keys
+
+
+# What a school day inserted with its money not yet counted holds in ``updated_at`` until the money is counted,
+# in the same transaction (nobody else ever sees it).
+_MONEY_PENDING = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+
+
+def school_day_write(
+    keys: set[tuple[int, datetime.date]], *, changed=frozenset(), now: datetime.datetime
+) -> RefreshResult:
+    """Recompute and write the school days of the keys in the database, set-based (``engine.sql``): the same
+    figures as ``school_day_compute``, the oracle the property tests hold it to.
+
+    The attendance and homework figures are summed by the database from the daily rows (written first); the
+    money is counted in Python (a payment's day is its date in the school's time zone) and passed in. When only
+    marks changed, a stored day keeps its money and nothing of it is read; a day that had no row is inserted
+    with its money pending and then written whole, like any other change.
+    """
+    result = RefreshResult()
+    pending = set()
+    for chunk in sql.chunks(sorted(keys)):
+        if changed == {MARKS}:
+            written = _school_day_upsert(chunk, money=None, now=now)
+            pending.update((school_id, day) for _, school_id, day, *_, new in written if new)
+            written = [row for row in written if not row[-1]]
+        else:
+            money = defaultdict(lambda: dict(SCHOOL_DAY.derived))
+            _school_day_money(set(chunk), money)
+            written = _school_day_upsert(chunk, money=money, now=now)
+        empty = [row[0] for row in written if not any(row[3:7])]
+        result.deleted += sql.delete(SchoolDailySummary, empty)
+        result.updated += len(written) - len(empty)
+    if pending:
+        result += school_day_write(pending, now=now)
+    return result
+
+
+def _school_day_upsert(keys, *, money: dict | None, now: datetime.datetime) -> list[tuple]:
+    """The rows written: (id, school, date, students marked, homework due, invoiced, payments, new with money
+    pending). ``money``: key -> its money figures, or None to keep the stored ones."""
+    columns = [("school_id", "integer"), ("day", "date")]
+    if money is not None:
+        columns += [("invoiced", "numeric"), ("received", "numeric"), ("payments", "integer")]
+        keys = [(*key, *(money[key][name] for name in _SCHOOL_DAY_MONEY)) for key in keys]
+    with_sql, params = sql.values_cte("k", columns, keys)
+    c, d, sd = sql.column, StudentDailySummary, SchoolDailySummary
+    status = f"d.{c(d, 'attendance_status')}"
+
+    def count(condition: str, *values: str) -> str:
+        params.extend(values)
+        return f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
+
+    def total(field: str) -> str:
+        return f"COALESCE(SUM(d.{c(d, field)}), 0)"
+
+    present, late = AttendanceStatus.PRESENT, AttendanceStatus.LATE
+    figures = ", ".join(
+        (
+            count(f"d.{c(d, 'lessons_marked')} > 0"),
+            count(f"{status} IN (%s, %s)", present, late),
+            count(f"{status} = %s", late),
+            count(f"{status} = %s", AttendanceStatus.ABSENT),
+            count(f"{status} = %s", AttendanceStatus.EXCUSED),
+            *(total(name) for name in ("lessons_attended", "lessons_counted")),
+            *(total(name) for name in ("homework_due", "homework_on_time", "homework_late")),
+        )
+    )
+    if money is None:
+        # Every key is written; where no row is stored, with zero money, pending (``updated_at``), and then written
+        # whole (and deleted if it is empty).
+        money_sql = "0, 0, 0, %s"
+        params.append(sql.adapt(_MONEY_PENDING))
+    else:
+        money_sql = "k.invoiced, k.received, k.payments, %s"
+        params.append(sql.adapt(now))
+    group = "k.school_id, k.day"
+    if money is not None:
+        # A key with no daily row, no money and no stored row has nothing to write.
+        group += f", k.invoiced, k.received, k.payments HAVING COUNT(d.{c(d, 'id')}) > 0"
+        group += " OR k.invoiced <> 0 OR k.payments > 0"
+        group += f" OR EXISTS (SELECT 1 FROM {sql.table(sd)} s WHERE s.{c(sd, 'school')} = k.school_id"  # noqa: S608 (names quoted by the connection, values as parameters)
+        group += f" AND s.{c(sd, 'date')} = k.day)"
+    select_sql = (
+        f"SELECT k.school_id, k.day, {figures}, {money_sql} "  # noqa: S608 (names quoted by the connection, values as parameters)
+        f"FROM k LEFT JOIN {sql.table(d)} d ON d.{c(d, 'school')} = k.school_id AND d.{c(d, 'date')} = k.day "
+        f"WHERE 1 = 1 GROUP BY {group}"
+    )
+    attendance = tuple(name for name in SCHOOL_DAY.derived if name not in _SCHOOL_DAY_MONEY)
+    update = (*attendance, *(_SCHOOL_DAY_MONEY if money is not None else ()))
+    table = sql.table(sd)
+    # An empty day is returned, to be deleted: no marked student, no homework, no money (stored, or counted now).
+    money_of = f"{table}." if money is None else "excluded."
+    force = " AND ".join(
+        [f"excluded.{c(sd, name)} = 0" for name in ("students_marked", "homework_due")]
+        + [f"{money_of}{c(sd, name)} = 0" for name in ("amount_invoiced", "payments_count")]
+    )
+    params.append(sql.adapt(now))  # the updated row's updated_at
+    if money is not None:
+        force += f" OR {table}.{c(sd, 'updated_at')} = %s"  # a day inserted with its money pending
+        params.append(sql.adapt(_MONEY_PENDING))
+    params.append(sql.adapt(_MONEY_PENDING))
+    return sql.upsert(
+        sd,
+        with_sql=with_sql,
+        select_sql=select_sql,
+        columns=("school", "date", *attendance, *_SCHOOL_DAY_MONEY, "updated_at"),
+        key=("school", "date"),
+        update=update,
+        force=force,
+        touched="%s",
+        returning=[
+            *(c(sd, name) for name in ("id", "school", "date", "students_marked", "homework_due")),
+            *(c(sd, name) for name in ("amount_invoiced", "payments_count")),
+            f"CASE WHEN {c(sd, 'updated_at')} = %s THEN 1 ELSE 0 END",
+        ],
+        params=params,
+    )

@@ -1,9 +1,11 @@
 """StudentTermAttendance: a student's days of a term, rolled up from their daily rows."""
 
+import datetime
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from analytics.definitions import AttendanceCounts
+from analytics.engine import sql
 from analytics.engine.machinery import STUDENT_LOCK, Computed, Lookups, RefreshResult, Table, refresh
 from analytics.models import StudentDailySummary, StudentTermAttendance
 from attendance.models import AttendanceStatus
@@ -99,3 +101,60 @@ def term_attendance_keys_discover(*, term_ids: Iterable[int], student_ids: Itera
         )
     )
     return keys
+
+
+def term_attendance_write(keys: set[tuple[int, int]], *, now: datetime.datetime) -> RefreshResult:
+    """Recompute and write the (student, term) rows of the keys in the database, set-based (``engine.sql``): the
+    same figures as ``term_attendance_compute``, the oracle the property tests hold it to, from the daily rows
+    (written first) and the term's dates as they stand."""
+    result = RefreshResult()
+    for chunk in sql.chunks(sorted(keys)):
+        written = _term_attendance_upsert(chunk, now)
+        empty = [row_id for row_id, days in written if not days]
+        result.deleted += sql.delete(StudentTermAttendance, empty)
+        result.updated += len(written) - len(empty)
+    return result
+
+
+def _term_attendance_upsert(keys, now: datetime.datetime) -> list[tuple]:
+    with_sql, params = sql.values_cte("k", (("student_id", "integer"), ("term_id", "integer")), keys)
+    c, d, t, ta = sql.column, StudentDailySummary, AcademicTerm, StudentTermAttendance
+    status = f"d.{c(d, 'attendance_status')}"
+
+    def days(*statuses: str) -> str:
+        params.extend(statuses)
+        return f"SUM(CASE WHEN {status} IN ({', '.join(['%s'] * len(statuses))}) THEN 1 ELSE 0 END)"
+
+    marked, attended, counted = (f"SUM(d.{c(d, name)})" for name in DAILY_LESSONS)
+    select_sql = (
+        f"SELECT term.{c(t, 'school')}, k.student_id, k.term_id, COUNT(d.{c(d, 'id')}), "  # noqa: S608 (names quoted by the connection, values as parameters)
+        f"COALESCE({days(AttendanceStatus.PRESENT, AttendanceStatus.LATE)}, 0), "
+        f"COALESCE({days(AttendanceStatus.LATE)}, 0), "
+        f"COALESCE({days(AttendanceStatus.ABSENT)}, 0), "
+        f"COALESCE({days(AttendanceStatus.EXCUSED)}, 0), "
+        f"COALESCE({marked}, 0), COALESCE({attended}, 0), COALESCE({counted}, 0), "
+        f"{sql.rounded_percentage(attended, counted)}, %s "
+        f"FROM k JOIN {sql.table(t)} term ON term.{c(t, 'id')} = k.term_id "
+        f"LEFT JOIN {sql.table(d)} d ON d.{c(d, 'student')} = k.student_id "
+        f"AND d.{c(d, 'date')} >= term.{c(t, 'start_date')} AND d.{c(d, 'date')} <= term.{c(t, 'end_date')} "
+        f"AND d.{c(d, 'lessons_marked')} > 0 "
+        f"WHERE 1 = 1 GROUP BY k.student_id, k.term_id, term.{c(t, 'school')} "
+        # A key with no marked day and no stored row has nothing to write.
+        f"HAVING COUNT(d.{c(d, 'id')}) > 0 OR EXISTS (SELECT 1 FROM {sql.table(ta)} s "
+        f"WHERE s.{c(ta, 'student')} = k.student_id AND s.{c(ta, 'term')} = k.term_id)"
+    )
+    params.append(sql.adapt(now))
+    return sql.upsert(
+        ta,
+        with_sql=with_sql,
+        select_sql=select_sql,
+        columns=("school", "student", "term", *TERM_ATTENDANCE.derived, "updated_at"),
+        key=("student", "term"),
+        update=("school", *TERM_ATTENDANCE.derived),
+        force=f"excluded.{c(ta, 'days_marked')} = 0",
+        returning=[c(ta, "id"), c(ta, "days_marked")],
+        params=params,
+    )
+
+
+DAILY_LESSONS = ("lessons_marked", "lessons_attended", "lessons_counted")

@@ -66,7 +66,8 @@ PATHS = [
 ]
 
 
-def measure(path, size: int, day: datetime.date) -> int:
+def measure_setup(size: int, day: datetime.date):
+    """A class of ``size`` with a lesson, a homework and an already marked lesson of the day (``w.mark`` one of its marks)."""
     w = small_class(size, day=day)
     # History, so the rows of the day, term and week exist before the measured write.
     w.marked_lesson = Lesson.objects.create(
@@ -74,6 +75,11 @@ def measure(path, size: int, day: datetime.date) -> int:
     )
     roll_call(w.marked_lesson, w.students)
     w.mark = Attendance.objects.get(lesson=w.marked_lesson, student=w.students[-1])
+    return w
+
+
+def measure(path, size: int, day: datetime.date) -> int:
+    w = measure_setup(size, day)
     with CaptureQueriesContext(connection) as ctx:
         path(w)
     assert_summaries_exact()
