@@ -22,7 +22,7 @@ from analytics.keys import MARKS
 from analytics.models import StudentDailySummary
 from attendance.models import Attendance, AttendanceStatus, Lesson
 from homework.models import Homework, HomeworkSubmission
-from schools.models import Student
+from schools.models import School, Student
 
 DailyKey = tuple[int, datetime.date]
 
@@ -161,59 +161,58 @@ def daily_keys_discover(*, student_ids: Iterable[int], period=None) -> set:
     return keys
 
 
-def daily_write(keys: set[DailyKey], *, lookups: Lookups, now: datetime.datetime) -> RefreshResult:
+def daily_write(
+    keys: set[DailyKey], *, zones: Iterable[str], lookups: Lookups, now: datetime.datetime
+) -> RefreshResult:
     """Recompute and write the daily rows of the keys in the database, set-based (``engine.sql``).
 
-    The same figures as ``daily_compute`` (the oracle the property tests hold it to): the students' school, class
-    and rules come from ``lookups`` (read after the locks), each key's homework deadline is computed in Python by
-    ``submission_deadline`` in the school's time zone (exact for every zone and transition), and the marks, the
-    homework due and its submissions are counted by the database. Every figure is computed whole: nothing is
-    kept from the stored row but the teacher input, which keeps an otherwise empty row alive.
+    The same figures as ``daily_compute`` (the oracle the property tests hold it to). The statement reads the
+    marks, the student's school, class and rules, the homework due and its submissions itself (after the
+    locks). Only the homework deadline is computed in Python, by ``submission_deadline`` in the school's time
+    zone (exact for every zone and transition), for each of ``zones`` (the zones of the keys' schools read
+    to name the keys, before the locks) and each day, and matched to the school's zone by the statement. A key
+    whose school's zone is not among them (changed meanwhile by a writer that held the locks) is written with
+    its homework pending (``updated_at``), returned as such, and written again with the zone read now. Every
+    figure is computed whole: nothing is kept from the stored row but the teacher input, which keeps an
+    otherwise empty row alive.
     """
-    students = lookups.students({student_id for student_id, _ in keys})
-    rows = []
-    for student_id, day in sorted(keys):
-        student = students.get(student_id)
-        if student is None:
-            continue  # a deleted student's rows went with it
-        deadline = submission_deadline(day, zoneinfo.ZoneInfo(student["school__timezone"]))
-        school_rules = rules(student)
-        rows.append(
-            (
-                student_id,
-                day,
-                student["school_id"],
-                student["class_group_id"],
-                school_rules.late_counts_as_present,
-                school_rules.excused_absences_excluded,
-                deadline,
-            )
-        )
     result = RefreshResult()
-    for chunk in sql.chunks(rows):
-        written = _daily_upsert(chunk, now)
-        empty = [row_id for row_id, marked, due, score in written if not marked and not due and score is None]
+    pending = set()
+    for chunk in sql.chunks(sorted(keys)):
+        deadlines = [
+            (zone, day, submission_deadline(day, zoneinfo.ZoneInfo(zone)))
+            for zone in sorted(set(zones))
+            for day in sorted({day for _, day in chunk})
+        ]
+        written = _daily_upsert(chunk, deadlines, now)
+        pending.update((student_id, day) for _, student_id, day, *_, late in written if late)
+        written = [row for row in written if not row[-1]]
+        empty = [row[0] for row in written if not row[3] and not row[4] and row[5] is None]
         result.deleted += sql.delete(StudentDailySummary, empty)
         result.updated += len(written) - len(empty)
+    if pending:
+        students = lookups.students({student_id for student_id, _ in pending})
+        result += daily_write(
+            pending, zones={row["school__timezone"] for row in students.values()}, lookups=lookups, now=now
+        )
     return result
 
 
-_KEY_COLUMNS = (
-    ("student_id", "integer"),
-    ("day", "date"),
-    ("school_id", "integer"),
-    ("class_group_id", "integer"),
-    ("late_present", "boolean"),
-    ("excused_out", "boolean"),
-    ("deadline", "timestamptz"),
-)
+# What a daily row written before its homework deadline is known holds in ``updated_at`` until it is written
+# again, in the same transaction (nobody else ever sees it).
+_DEADLINE_PENDING = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
 
 
-def _daily_upsert(rows, now: datetime.datetime) -> list[tuple]:
-    keys, params = sql.values_cte("k", _KEY_COLUMNS, rows)
+def _daily_upsert(keys, deadlines, now: datetime.datetime) -> list[tuple]:
+    """The rows written: (id, student, date, lessons marked, homework due, behaviour score, deadline pending)."""
+    with_keys, params = sql.values_cte("k", (("student_id", "integer"), ("day", "date")), keys)
+    with_deadlines, deadline_params = sql.values_cte(
+        "dl", (("zone", "text"), ("day", "date"), ("deadline", "timestamptz")), deadlines or [(None, None, None)]
+    )
+    params += deadline_params
     daily, mark, lesson = sql.table(StudentDailySummary), sql.table(Attendance), sql.table(Lesson)
     homework, submission = sql.table(Homework), sql.table(HomeworkSubmission)
-    a, la, h, hs = Attendance, Lesson, Homework, HomeworkSubmission
+    a, la, h, hs, st, sc = Attendance, Lesson, Homework, HomeworkSubmission, Student, School
     c = sql.column
     present, late, absent, excused = (
         AttendanceStatus.PRESENT,
@@ -222,7 +221,14 @@ def _daily_upsert(rows, now: datetime.datetime) -> list[tuple]:
         AttendanceStatus.EXCUSED,
     )
     with_sql = (
-        f"{keys}, "  # noqa: S608 (names quoted by the connection, values as parameters)
+        f"{with_keys}, {with_deadlines}, "  # noqa: S608 (names quoted by the connection, values as parameters)
+        # Each key with its student's school, class and rules as they stand, and the deadline in its school's zone.
+        f"kk AS (SELECT k.student_id, k.day, s.{c(st, 'school')} AS school_id, "
+        f"s.{c(st, 'class_group')} AS class_group_id, sch.{c(sc, 'late_counts_as_present')} AS late_present, "
+        f"sch.{c(sc, 'excused_absences_excluded')} AS excused_out, dl.deadline "
+        f"FROM k JOIN {sql.table(st)} s ON s.{c(st, 'id')} = k.student_id "
+        f"JOIN {sql.table(sc)} sch ON sch.{c(sc, 'id')} = s.{c(st, 'school')} "
+        f"LEFT JOIN dl ON dl.zone = sch.{c(sc, 'timezone')} AND dl.day = k.day), "
         # The marks of each key: how many, attended and counted by the school's rules, and of which statuses.
         f"m AS (SELECT k.student_id, k.day, COUNT(*) AS marked, "
         f"SUM(CASE WHEN a.{c(a, 'status')} = %s OR (a.{c(a, 'status')} = %s AND k.late_present) THEN 1 ELSE 0 END)"
@@ -231,7 +237,7 @@ def _daily_upsert(rows, now: datetime.datetime) -> list[tuple]:
         f"SUM(CASE WHEN a.{c(a, 'status')} = %s THEN 1 ELSE 0 END) AS late, "
         f"SUM(CASE WHEN a.{c(a, 'status')} = %s THEN 1 ELSE 0 END) AS present, "
         f"SUM(CASE WHEN a.{c(a, 'status')} = %s THEN 1 ELSE 0 END) AS excused "
-        f"FROM k JOIN {mark} a ON a.{c(a, 'student')} = k.student_id "
+        f"FROM kk k JOIN {mark} a ON a.{c(a, 'student')} = k.student_id "
         f"JOIN {lesson} l ON l.{c(la, 'id')} = a.{c(a, 'lesson')} AND l.{c(la, 'date')} = k.day "
         f"GROUP BY k.student_id, k.day), "
         # The homework due that day for the student's class, and the student's submissions before the deadline.
@@ -240,26 +246,30 @@ def _daily_upsert(rows, now: datetime.datetime) -> list[tuple]:
         f" AS on_time, "
         f"SUM(CASE WHEN s.{c(hs, 'id')} IS NOT NULL AND NOT (s.{c(hs, 'submitted_at')} < k.deadline) THEN 1 ELSE 0 END)"
         f" AS late "
-        f"FROM k JOIN {homework} hw ON hw.{c(h, 'class_group')} = k.class_group_id AND hw.{c(h, 'due_date')} = k.day "
+        f"FROM kk k JOIN {homework} hw ON hw.{c(h, 'class_group')} = k.class_group_id "
+        f"AND hw.{c(h, 'due_date')} = k.day "
         f"LEFT JOIN {submission} s ON s.{c(hs, 'homework')} = hw.{c(h, 'id')} AND s.{c(hs, 'student')} = k.student_id "
         f"GROUP BY k.student_id, k.day)"
     )
     params += [present, late, excused, late, present, excused]
     d = StudentDailySummary
     select_sql = (
-        "SELECT k.school_id, k.student_id, k.day, "  # noqa: S608 (names quoted by the connection, values as parameters)
+        "SELECT k.school_id, k.student_id, k.day, "  # noqa: S608 (names quoted by the connection)
         "CASE WHEN m.late > 0 THEN %s WHEN m.present > 0 THEN %s WHEN m.excused = m.marked THEN %s "
         "WHEN m.marked > 0 THEN %s END, "
         "COALESCE(m.marked, 0), COALESCE(m.attended, 0), COALESCE(m.counted, 0), "
         "COALESCE(h.due, 0), COALESCE(h.on_time, 0), COALESCE(h.late, 0), "
-        "CASE WHEN h.due > 0 THEN h.on_time = h.due END, %s "
-        "FROM k LEFT JOIN m ON m.student_id = k.student_id AND m.day = k.day "
+        "CASE WHEN h.due > 0 THEN h.on_time = h.due END, "
+        "CASE WHEN h.due > 0 AND k.deadline IS NULL THEN %s ELSE %s END "
+        "FROM kk k LEFT JOIN m ON m.student_id = k.student_id AND m.day = k.day "
         "LEFT JOIN h ON h.student_id = k.student_id AND h.day = k.day "
         # A key with no marks, no homework and no stored row has nothing to write.
         f"WHERE m.marked IS NOT NULL OR h.due IS NOT NULL OR EXISTS (SELECT 1 FROM {daily} t "
         f"WHERE t.{c(d, 'student')} = k.student_id AND t.{c(d, 'date')} = k.day)"
     )
-    params += [late, present, excused, absent, sql.adapt(now)]
+    pending = sql.adapt(_DEADLINE_PENDING)
+    params += [late, present, excused, absent, pending, sql.adapt(now), pending, pending, pending]
+    updated_at = c(d, "updated_at")
     return sql.upsert(
         d,
         with_sql=with_sql,
@@ -267,8 +277,12 @@ def _daily_upsert(rows, now: datetime.datetime) -> list[tuple]:
         columns=("school", "student", "date", *DAILY.derived, "updated_at"),
         key=("student", "date"),
         update=("school", *DAILY.derived),
-        # A row left empty is returned, to be deleted (or kept by its teacher input).
-        force="excluded.{} = 0 AND excluded.{} = 0".format(c(d, "lessons_marked"), c(d, "homework_due")),
-        returning=[c(d, name) for name in ("id", "lessons_marked", "homework_due", "behavior_score")],
+        # A row left empty is returned, to be deleted (or kept by its teacher input); so is a pending one.
+        force=f"excluded.{c(d, 'lessons_marked')} = 0 AND excluded.{c(d, 'homework_due')} = 0 "
+        f"OR excluded.{updated_at} = %s OR {daily}.{updated_at} = %s",
+        returning=[
+            *(c(d, name) for name in ("id", "student", "date", "lessons_marked", "homework_due", "behavior_score")),
+            f"CASE WHEN {updated_at} = %s THEN 1 ELSE 0 END",
+        ],
         params=params,
     )

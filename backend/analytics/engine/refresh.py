@@ -40,14 +40,27 @@ from schools.models import AcademicTerm, School, Student, Teacher
 
 def rollup_keys(*, daily_keys: set[DailyKey]) -> tuple[set[tuple[int, int]], set[tuple[int, datetime.date]]]:
     """The (student, term) and (school, date) rollup keys that the given daily keys feed."""
+    student_terms, school_days, _ = _rollup(daily_keys)
+    return student_terms, school_days
+
+
+def _rollup(daily_keys: set[DailyKey]) -> tuple[set[tuple[int, int]], set[tuple[int, datetime.date]], set[str]]:
+    """The rollup keys the daily keys feed, and the time zones of their schools, from one query."""
     if not daily_keys:
-        return set(), set()
-    # The students' schools and their schools' terms, in one query.
-    schools, terms = {}, defaultdict(set)
-    for student_id, school_id, term_id, start, end in Student.objects.filter(
+        return set(), set(), set()
+    schools, terms, zones = {}, defaultdict(set), set()
+    for student_id, school_id, zone, term_id, start, end in Student.objects.filter(
         id__in={student_id for student_id, _ in daily_keys}
-    ).values_list("id", "school_id", "school__terms__id", "school__terms__start_date", "school__terms__end_date"):
+    ).values_list(
+        "id",
+        "school_id",
+        "school__timezone",
+        "school__terms__id",
+        "school__terms__start_date",
+        "school__terms__end_date",
+    ):
         schools[student_id] = school_id
+        zones.add(zone)
         if term_id is not None:
             terms[student_id].add((term_id, start, end))
     student_terms, school_days = set(), set()
@@ -56,7 +69,7 @@ def rollup_keys(*, daily_keys: set[DailyKey]) -> tuple[set[tuple[int, int]], set
             continue
         school_days.add((schools[student_id], day))
         student_terms.update((student_id, term_id) for term_id, start, end in terms[student_id] if start <= day <= end)
-    return student_terms, school_days
+    return student_terms, school_days, zones
 
 
 def keys_refresh(*, keys: Keys, dry_run: bool = False) -> RefreshResult:
@@ -67,7 +80,7 @@ def keys_refresh(*, keys: Keys, dry_run: bool = False) -> RefreshResult:
     daily = keys.daily | daily_keys_discover(student_ids=keys.students) if keys.students else keys.daily
     term = keys.term | term_keys_discover(term_ids=keys.terms) if keys.terms else keys.term
     teacher = keys.teacher | teacher_keys_discover(teacher_ids=keys.teachers) if keys.teachers else keys.teacher
-    student_terms, school_days = rollup_keys(daily_keys=daily)
+    student_terms, school_days, zones = _rollup(daily)
     if keys.terms:
         # A term whose dates change takes in or leaves out days of every student's term attendance.
         student_terms |= term_attendance_keys_discover(term_ids=keys.terms)
@@ -82,6 +95,7 @@ def keys_refresh(*, keys: Keys, dry_run: bool = False) -> RefreshResult:
         dry_run=dry_run,
         changed=keys.changed,
         set_based=not dry_run,
+        zones=zones,
     )
     return result
 
@@ -182,6 +196,7 @@ def _refresh_together(
     dry_run: bool = False,
     changed: frozenset | None = None,
     set_based: bool = False,
+    zones: set[str] = frozenset(),
 ) -> RefreshResult:
     """Lock every key at once, then recompute the daily rows, their rollups, the term rows and the weeks.
 
@@ -192,6 +207,7 @@ def _refresh_together(
     ``set_based``: the daily rows and their two rollups are recomputed and written by the database
     (``daily_write``, ``term_attendance_write``, ``school_day_write``: no stored row read, no difference listed);
     otherwise in Python (``refresh``), which lists every difference (the rebuild and the check use it).
+    ``zones``: the time zones of the daily keys' schools as read to name the keys (``daily_write``).
     """
     result = RefreshResult()
     flags = flag_keys(
@@ -218,7 +234,7 @@ def _refresh_together(
         if set_based:
             now = timezone.now()
             if daily:
-                result += daily_write(daily, lookups=lookups, now=now)
+                result += daily_write(daily, zones=zones, lookups=lookups, now=now)
             if student_terms:
                 result += term_attendance_write(student_terms, now=now)
             if school_days:

@@ -6,12 +6,13 @@ each path stays within its budget of statements.
 
 import datetime
 import re
+import time
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from analytics.tests.test_query_counts import PATHS, measure_setup
+from analytics.tests.test_query_counts import PATHS, UPPER_BOUND, measure_setup
 
 pytestmark = pytest.mark.django_db
 
@@ -31,10 +32,18 @@ def describe(sql: str) -> str:
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.__name__)
 def test_write_profile(path):
     w = measure_setup(10, datetime.date(2026, 9, 15))
-    with CaptureQueriesContext(connection) as ctx:
+    timings = []
+
+    def timed(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            timings.append((time.perf_counter() - started) * 1000)
+
+    with CaptureQueriesContext(connection) as ctx, connection.execute_wrapper(timed):
         path(w)
-    print(f"\n{path.__name__} ({connection.vendor}): {len(ctx)} queries")
-    for n, query in enumerate(ctx.captured_queries, 1):
-        print(f"  {n:2d} {float(query['time']) * 1000:6.2f} ms  {describe(query['sql'])[:150]}")
-    total = sum(float(query["time"]) for query in ctx.captured_queries) * 1000
-    print(f"  total {total:.2f} ms in the database")
+    print(f"\n{path.__name__} ({connection.vendor}): {len(ctx)} queries, {sum(timings):.2f} ms in the database")
+    for n, (query, ms) in enumerate(zip(ctx.captured_queries, timings, strict=True), 1):
+        print(f"  {n:2d} {ms:6.2f} ms  {describe(query['sql'])[:150]}")
+    assert len(ctx) <= UPPER_BOUND
