@@ -194,8 +194,17 @@ def _school_day_upsert(keys, *, money: dict | None, now: datetime.datetime) -> l
     pending). ``money``: key -> its money figures, or None to keep the stored ones."""
     columns = [("school_id", "integer"), ("day", "date")]
     if money is not None:
-        columns += [("invoiced", "numeric"), ("received", "numeric"), ("payments", "integer")]
-        keys = [(*key, *(money[key][name] for name in _SCHOOL_DAY_MONEY)) for key in keys]
+        # Amounts in whole cents (exact; SQLite would compare a decimal passed as text with 0 as text).
+        columns += [("invoiced", "bigint"), ("received", "bigint"), ("payments", "integer")]
+        keys = [
+            (
+                *key,
+                int(money[key]["amount_invoiced"].scaleb(2)),
+                int(money[key]["payments_received"].scaleb(2)),
+                money[key]["payments_count"],
+            )
+            for key in keys
+        ]
     with_sql, params = sql.values_cte("k", columns, keys)
     c, d, sd = sql.column, StudentDailySummary, SchoolDailySummary
     status = f"d.{c(d, 'attendance_status')}"
@@ -225,7 +234,7 @@ def _school_day_upsert(keys, *, money: dict | None, now: datetime.datetime) -> l
         money_sql = "0, 0, 0, %s"
         params.append(sql.adapt(_MONEY_PENDING))
     else:
-        money_sql = "k.invoiced, k.received, k.payments, %s"
+        money_sql = f"{sql.hundredths('k.invoiced')}, {sql.hundredths('k.received')}, k.payments, %s"
         params.append(sql.adapt(now))
     group = "k.school_id, k.day"
     if money is not None:

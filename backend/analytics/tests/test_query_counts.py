@@ -69,7 +69,8 @@ PATHS = [
 
 
 def measure_setup(size: int, day: datetime.date):
-    """A class of ``size`` with a lesson, a homework and an already marked lesson of the day (``w.mark`` one of its marks)."""
+    """A class of ``size`` with a lesson, a homework and an already marked lesson of the day (``w.mark``: one of
+    its marks)."""
     w = small_class(size, day=day)
     # History, so the rows of the day, term and week exist before the measured write.
     w.marked_lesson = Lesson.objects.create(

@@ -134,3 +134,29 @@ def test_a_stored_school_day_keeps_its_money_after_a_mark_and_writes_nothing_unc
     after = SchoolDailySummary.objects.get(school=w.school)
     assert (result.updated, result.deleted) == (0, 0)
     assert (after.payments_count, after.updated_at) == (7, before.updated_at)
+
+
+def test_a_day_with_money_only_is_written_and_deleted_with_its_last_payment():
+    """No mark and no homework on Wednesday 16 September: the day exists for its payments alone (the invoice is
+    issued on Monday). 0.01 + 99.99 = 100.00 received, then 99.99 once the first is deleted, then no row."""
+    w = small_class(1)
+    wednesday = w.day + datetime.timedelta(days=2)
+    invoice = FeeInvoice.objects.create(
+        student=w.students[0], amount=Decimal("150.00"), issued_on=w.day, due_date=w.day + datetime.timedelta(days=30)
+    )
+    first = Payment.objects.create(invoice=invoice, amount=Decimal("0.01"), paid_at=utc(wednesday, 9), method="CASH")
+    last = Payment.objects.create(invoice=invoice, amount=Decimal("99.99"), paid_at=utc(wednesday, 10), method="CASH")
+    day = SchoolDailySummary.objects.get(school=w.school, date=wednesday)
+    assert (day.students_marked, day.amount_invoiced, day.payments_received, day.payments_count) == (
+        0,
+        Decimal("0.00"),
+        Decimal("100.00"),
+        2,
+    )
+    first.delete()
+    day.refresh_from_db()
+    assert (day.payments_received, day.payments_count) == (Decimal("99.99"), 1)
+    last.delete()
+    assert not SchoolDailySummary.objects.filter(date=wednesday).exists()
+    assert SchoolDailySummary.objects.get(date=w.day).amount_invoiced == Decimal("150.00")
+    assert_summaries_exact()
