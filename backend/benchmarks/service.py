@@ -147,6 +147,14 @@ def bench_school_ensure(*, label: str, students: int, weeks: int, say: Say, name
     )
 
 
+def bench_schools_ensure(*, students: int, weeks: int, say: Say) -> list[BenchSchool]:
+    """The S and 4S schools (``students`` and four times as many), in that order."""
+    return [
+        bench_school_ensure(label="S", students=students, weeks=weeks, say=say),
+        bench_school_ensure(label="4S", students=4 * students, weeks=weeks, say=say),
+    ]
+
+
 # --- reads ------------------------------------------------------------------------------------------
 
 
@@ -719,10 +727,7 @@ def bench_run(
 ) -> BenchResult:
     """Build (or reuse) the S and 4S schools, then measure reads, writes and jobs; the table rows with verdicts."""
     say = say or (lambda message: None)
-    benches = [
-        bench_school_ensure(label="S", students=students, weeks=weeks, say=say),
-        bench_school_ensure(label="4S", students=4 * students, weeks=weeks, say=say),
-    ]
+    benches = bench_schools_ensure(students=students, weeks=weeks, say=say)
     say("Refreshing the database's statistics (ANALYZE)")
     database_statistics_refresh()
     result = BenchResult()
@@ -814,10 +819,7 @@ def pages_bench(
     """Only the pages (``manage.py bench --pages``): each page beside its endpoint over HTTP, their 4S/S, the
     first-load weight, and the in-process profile of the pages and their endpoints, on the same S and 4S schools."""
     say = say or (lambda message: None)
-    benches = [
-        bench_school_ensure(label="S", students=students, weeks=weeks, say=say),
-        bench_school_ensure(label="4S", students=4 * students, weeks=weeks, say=say),
-    ]
+    benches = bench_schools_ensure(students=students, weeks=weeks, say=say)
     say("Refreshing the database's statistics (ANALYZE)")
     database_statistics_refresh()
     result = BenchResult()
@@ -839,10 +841,7 @@ def pages_bench(
 def report_cards_bench(*, students: int, weeks: int, say: Say | None = None) -> BenchResult:
     """Only the report-card figures (``manage.py bench --report-cards``), on the same S and 4S schools."""
     say = say or (lambda message: None)
-    benches = [
-        bench_school_ensure(label="S", students=students, weeks=weeks, say=say),
-        bench_school_ensure(label="4S", students=4 * students, weeks=weeks, say=say),
-    ]
+    benches = bench_schools_ensure(students=students, weeks=weeks, say=say)
     result = BenchResult()
     result.notes.append(
         f"S = {students} students, 4S = {4 * students}, {weeks} weeks; database {connection.vendor}; "
