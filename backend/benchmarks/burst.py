@@ -33,6 +33,7 @@ BURST_CLIENTS = 16
 BURST_READERS = 4
 BURST_SECONDS = 60.0
 IDLE_CLASSES = 8  # the roll call alone on an idle server: this many classes, one at a time
+READERS_ALONE_SECONDS = 15.0  # the readers alone, before the burst
 ROLL_CALL_TARGET = 3  # a roll call's p95 in the burst <= this many times its p50 alone
 READ_TARGET_MS = 250  # the reads' p95 in the burst
 SEED = 7
@@ -131,6 +132,17 @@ def idle_plan(*, port: int, roll_calls: list) -> dict:
         {"client": 0, "at": 0.0, "path": call.path, "token": call.token, "body": call.body()} for call in roll_calls
     ]
     return {"port": port, "roll_calls": calls, "readers": [], "reader_threads": 0}
+
+
+def readers_plan(*, port: int, readers: list, seconds: float, reader_threads: int = BURST_READERS) -> dict:
+    """The readers alone for ``seconds``: what the reads cost on this server and machine without the roll calls."""
+    return {
+        "port": port,
+        "roll_calls": [],
+        "readers": [list(reader) for reader in readers],
+        "reader_threads": reader_threads,
+        "read_seconds": seconds,
+    }
 
 
 def burst_plan(*, port: int, roll_calls: list, readers: list, reader_threads: int = BURST_READERS, **schedule) -> dict:

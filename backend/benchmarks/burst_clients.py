@@ -5,7 +5,8 @@ roll calls (each with its client, its moment in seconds after the start, its pat
 body) and the readers (paths with tokens, and how many reader threads). Each client thread sends its roll calls at
 their moments (or as soon as its previous one is answered, if that is later), each on a new connection as a
 teacher's device would; the reader threads read in a closed loop, each on one keep-alive connection, cycling
-through the reader paths, until every roll call is answered.
+through the reader paths, until every roll call is answered (and at least ``read_seconds`` after the start, if
+the plan says so: with no roll calls, the readers alone).
 
 The output: for each roll call its status, when it was sent (seconds after the start), how late that was against
 its moment, and its latency; for each read its name, status and latency; ``wall``: the start to the last roll
@@ -109,6 +110,9 @@ def run(plan: dict) -> dict:
     start.wait()  # the start is set before any thread passes the barrier
     for thread in client_threads:
         thread.join()
+    remaining = clock["start"] + plan.get("read_seconds", 0) - time.perf_counter()
+    if remaining > 0:
+        time.sleep(remaining)
     done.set()
     for thread in reader_threads:
         thread.join()

@@ -631,16 +631,19 @@ def _ms(values: list[float]) -> list[float]:
     return [value * 1000 for value in values]
 
 
-def burst_figures(*, idle: dict, burst_run: dict) -> dict:
+def burst_figures(*, idle: dict, burst_run: dict, readers_alone: dict | None = None) -> dict:
     """The step's figures from the outputs of ``burst_clients.py`` (latencies in seconds): the idle roll calls' p50,
     the burst's p50 and p95 of the roll calls and of the reads (ms; of the answered ones), its total time (s), the
     server's requests per second (every request answered or failed, over the time to the last answer) and the
-    failures (of either run: a status other than 200, or no answer)."""
+    failures (of any run: a status other than 200, or no answer); with ``readers_alone`` (the readers' run
+    without roll calls), its reads' p50 and p95."""
+    alone = (readers_alone or {"reads": []})["reads"]
+    alone_ok = _ms([read["latency"] for read in alone if read["status"] == 200])
     idle_ok = _ms([call["latency"] for call in idle["roll_calls"] if call["status"] == 200])
     calls, reads = burst_run["roll_calls"], burst_run["reads"]
     calls_ok = _ms([call["latency"] for call in calls if call["status"] == 200])
     reads_ok = _ms([read["latency"] for read in reads if read["status"] == 200])
-    failed = [request for request in (*idle["roll_calls"], *calls, *reads) if request["status"] != 200]
+    failed = [request for request in (*idle["roll_calls"], *alone, *calls, *reads) if request["status"] != 200]
     by_name: dict[str, list[float]] = {}
     for read in reads:
         if read["status"] == 200:
@@ -653,6 +656,9 @@ def burst_figures(*, idle: dict, burst_run: dict) -> dict:
         "roll_call_p50": percentile(calls_ok, 0.5),
         "roll_call_p95": percentile(calls_ok, 0.95),
         "late_max": max((call["late"] for call in calls), default=0.0),
+        "reads_alone": len(alone),
+        "read_alone_p50": percentile(alone_ok, 0.5),
+        "read_alone_p95": percentile(alone_ok, 0.95),
         "reads": len(reads),
         "read_p50": percentile(reads_ok, 0.5),
         "read_p95": percentile(reads_ok, 0.95),
@@ -676,10 +682,10 @@ def _server_stop(server: subprocess.Popen) -> None:
 def burst_measure(*, bench: BenchSchool, say: Say, seconds: float = burst.BURST_SECONDS) -> dict:
     """The morning burst on ``bench``'s school (``benchmarks/burst.py``): gunicorn as in the reads step; after a
     warm-up (the readers' paths and the roll call's GET), the roll call alone on the idle server (a few classes,
-    one at a time; restored), then every class's roll call within ``seconds`` from 16 clients while 4 threads read
-    school health, teacher performance and the student overview; the touched keys verified, the marks restored
-    (the engine connected) and verified again. The figures of ``burst_figures`` with the classes, the roll calls,
-    the marks and the differences found."""
+    one at a time; restored), the readers alone for a while, then every class's roll call within ``seconds`` from
+    16 clients while 4 threads read school health, teacher performance and the student overview; the touched keys
+    verified, the marks restored (the engine connected) and verified again. The figures of ``burst_figures`` with
+    the classes, the roll calls, the marks and the differences found."""
     roll_calls = burst.burst_roll_calls(school=bench.school)
     if not roll_calls:
         raise RuntimeError(f"{bench.school.name}: no class has a lesson with marks")
@@ -698,6 +704,8 @@ def burst_measure(*, bench: BenchSchool, say: Say, seconds: float = burst.BURST_
         touched = sample
         idle = burst.clients_run(burst.idle_plan(port=port, roll_calls=sample))
         burst.roll_calls_restore(sample)
+        say(f"  the readers alone for {burst.READERS_ALONE_SECONDS:.0f} s")
+        alone = burst.clients_run(burst.readers_plan(port=port, readers=readers, seconds=burst.READERS_ALONE_SECONDS))
         say(f"  the burst: {len(roll_calls)} roll calls within {seconds:.0f} s, {burst.BURST_CLIENTS} clients")
         touched = roll_calls
         burst_run = burst.clients_run(
@@ -710,7 +718,7 @@ def burst_measure(*, bench: BenchSchool, say: Say, seconds: float = burst.BURST_
             after_burst = burst.burst_verify(touched)
             burst.roll_calls_restore(touched)
     restored = burst.burst_verify(roll_calls)
-    figures = burst_figures(idle=idle, burst_run=burst_run)
+    figures = burst_figures(idle=idle, burst_run=burst_run, readers_alone=alone)
     figures.update(
         classes=ClassGroup.objects.filter(school=bench.school).count(),
         marks=sum(len(call.marks) for call in roll_calls),
@@ -753,6 +761,13 @@ def burst_rows(result: BenchResult, figures: dict, *, label: str = "4S") -> None
         target,
         ok,
     )
+    if figures.get("read_alone_p95") is not None:
+        result.add(
+            section,
+            f"reads alone, no roll calls: p50 / p95 ({figures['reads_alone']} reads, {burst.BURST_READERS} threads, "
+            f"{burst.READERS_ALONE_SECONDS:.0f} s)",
+            f"{figures['read_alone_p50']:.1f} ms / {figures['read_alone_p95']:.1f} ms",
+        )
     for name, (p50, p95) in figures["reads_by_name"].items():
         result.add(section, f"{name} in the burst: p50 / p95", f"{p50:.1f} ms / {p95:.1f} ms")
     result.add(
@@ -763,7 +778,7 @@ def burst_rows(result: BenchResult, figures: dict, *, label: str = "4S") -> None
     result.add(section, "server requests/s (roll calls and reads)", f"{figures['rps']:.1f}")
     target, ok = verdicts["errors"]
     samples = f" ({'; '.join(figures['error_samples'])})" if figures["error_samples"] else ""
-    result.add(section, "errors (idle and burst)", f"{figures['errors']}{samples}", target, ok)
+    result.add(section, "errors (idle, readers alone, burst)", f"{figures['errors']}{samples}", target, ok)
     for name in ("after_burst", "restored"):
         differences = figures[name]
         shown = f" (e.g. {differences[0]})" if differences else ""

@@ -218,9 +218,29 @@ def test_clients_send_every_roll_call_once_as_its_teacher_while_readers_read():
     assert all(result["sent"] >= calls[index]["at"] for index, result in enumerate(output["roll_calls"]))
     assert output["wall"] == max(result["answered"] for result in output["roll_calls"])
     gets = [(path, token) for method, path, token, _ in _Handler.seen if method == "GET"]
+    assert output["readers_wall"] >= output["wall"]
     assert len(gets) == len(output["reads"]) >= 2
     assert set(gets) <= {("/health/", "Token a"), ("/overview/", "Token b")}
     assert {read["name"] for read in output["reads"]} <= {"health", "overview"}
+
+
+def test_readers_alone_read_for_the_seconds_asked_for():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    _Handler.seen = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        plan = burst.readers_plan(port=server.server_address[1], readers=[("health", "/health/", "a")], seconds=0.3)
+        output = burst_clients.run(plan)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert output["roll_calls"] == []
+    assert output["wall"] == 0.0
+    assert output["readers_wall"] >= 0.3
+    assert {read["status"] for read in output["reads"]} == {200}
+    assert len(output["reads"]) == len(_Handler.seen) >= 1
 
 
 # --- the figures and verdicts ---------------------------------------------------------------------
@@ -244,7 +264,15 @@ def test_figures_of_a_burst_worked_out_by_hand():
         "readers_wall": 9.0,
     }
 
-    figures = burst_figures(idle=idle, burst_run=run)
+    alone = {
+        "roll_calls": [],
+        "reads": [{"name": "school-health", "status": 200, "latency": latency} for latency in (0.03, 0.01, 0.02)]
+        + [{"name": "school-health", "status": 502, "latency": 0.01}],
+        "wall": 0.0,
+        "readers_wall": 15.0,
+    }
+
+    figures = burst_figures(idle=idle, burst_run=run, readers_alone=alone)
 
     assert figures["idle_p50"] == pytest.approx(200)
     assert figures["idle_count"] == 3
@@ -254,6 +282,9 @@ def test_figures_of_a_burst_worked_out_by_hand():
     assert figures["roll_call_p50"] == pytest.approx(500)
     assert figures["roll_call_p95"] == pytest.approx(940)
     assert figures["late_max"] == 0.5
+    assert figures["reads_alone"] == 4
+    assert figures["read_alone_p50"] == pytest.approx(20)
+    assert figures["read_alone_p95"] == pytest.approx(29)
     assert figures["reads"] == 4
     assert figures["read_p50"] == pytest.approx(100)
     assert figures["read_p95"] == pytest.approx(145)
@@ -263,8 +294,9 @@ def test_figures_of_a_burst_worked_out_by_hand():
     }
     assert figures["total"] == 8.0
     assert figures["rps"] == pytest.approx(9 / 9.0)
-    assert figures["errors"] == 2
-    assert figures["error_samples"] == ["500", "ConnectionResetError"]
+    assert figures["errors"] == 3
+    assert figures["error_samples"] == ["502", "500", "ConnectionResetError"]
+    assert burst_figures(idle=idle, burst_run=run)["read_alone_p50"] is None
 
 
 def _figures(**changes):
@@ -277,6 +309,9 @@ def _figures(**changes):
         "roll_call_p50": 120.0,
         "roll_call_p95": 300.0,
         "late_max": 0.0,
+        "reads_alone": 300,
+        "read_alone_p50": 40.0,
+        "read_alone_p95": 80.5,
         "reads": 500,
         "read_p50": 60.0,
         "read_p95": 250.0,
@@ -313,9 +348,10 @@ def test_burst_rows_print_each_figure_with_its_verdict():
     assert rows["roll call alone, idle server: p50 (8 classes one at a time)"] == ("100.0 ms", "", "")
     assert rows["roll calls in the burst: p50 / p95, p95 / idle p50"] == ("120.0 ms / 300.0 ms, 3.00x", "<= 3x", "PASS")
     assert rows["reads in the burst: p50 / p95 (500 reads, 4 threads)"] == ("60.0 ms / 250.0 ms", "<= 250 ms", "PASS")
+    assert rows["reads alone, no roll calls: p50 / p95 (300 reads, 4 threads, 15 s)"] == ("40.0 ms / 80.5 ms", "", "")
     assert rows["school-health in the burst: p50 / p95"] == ("50.0 ms / 90.0 ms", "", "")
     assert rows["server requests/s (roll calls and reads)"] == ("12.3", "", "")
-    assert rows["errors (idle and burst)"] == ("0", "0", "PASS")
+    assert rows["errors (idle, readers alone, burst)"] == ("0", "0", "PASS")
     assert rows["summaries of the touched keys after the burst: differences"] == ("0", "0", "PASS")
     assert rows["summaries of the touched keys after the marks restored: differences"] == (
         "1 (e.g. daily(1, 2026-09-09) changed)",
