@@ -1,4 +1,5 @@
-"""The school's median of each teacher metric, picked in the database, equals a plain median.
+"""The school's median of each teacher metric, read from the school's weeks (SchoolTeacherWeek), equals a plain
+median of the teacher weeks.
 
 Counts: a teacher without a row that week counts 0. Rates: only teachers with a rate count; the median of
 two rates is rounded half-up to two places.
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analytics.engine.teacher import school_weeks_refresh
 from analytics.models import TeacherPerformanceMetric
 from analytics.selectors import TEACHER_METRICS, school_medians
 from tests.factories import SchoolFactory, TeacherFactory
@@ -23,10 +25,12 @@ NEXT = WEEK + datetime.timedelta(weeks=1)
 
 
 def store(teachers, week, rows):
+    """Teacher weeks written in bulk (no engine), then their school's week recomputed from them."""
     TeacherPerformanceMetric.objects.bulk_create(
         TeacherPerformanceMetric(teacher=teacher, school_id=teacher.school_id, week_start=week, **row)
         for teacher, row in zip(teachers, rows, strict=False)
     )
+    school_weeks_refresh(keys={(teacher.school_id, week) for teacher in teachers})
 
 
 def test_medians_by_hand():
