@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
 
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from analytics import missing, progress
@@ -253,8 +253,7 @@ def teacher_performance(*, teacher: Teacher, weeks: list[datetime.date]) -> dict
             "week_start", "updated_at", *TEACHER_METRICS
         )
     }
-    teachers = Teacher.objects.filter(school_id=teacher.school_id).count()
-    medians = school_medians(school_id=teacher.school_id, weeks=weeks, teachers=teachers)
+    medians = school_medians(school_id=teacher.school_id, weeks=weeks)
     today = school_today(school=teacher.school)
     gaps = missing.teacher_missing_by_week(teacher=teacher, weeks=weeks, today=today)
     result = []
@@ -283,19 +282,26 @@ def _empty_metric(name: str):
     return None if name == "average_student_attendance" else 0
 
 
-def school_medians(*, school_id: int, weeks: list[datetime.date], teachers: int) -> dict[tuple, Decimal | None]:
-    """(week, metric) -> the median over the school's ``teachers``; a teacher without a row that week counts 0
-    (rates: only teachers with a rate count).
+def school_medians(
+    *, school_id: int, weeks: list[datetime.date], teachers: int | None = None
+) -> dict[tuple, Decimal | None]:
+    """(week, metric) -> the median over the school's ``teachers`` (by default its teachers counted now); a teacher
+    without a row that week counts 0 (rates: only teachers with a rate count).
 
     Read from the school's weeks (SchoolTeacherWeek: the counts by value, the rates' median), one row per
-    week, so the read does not grow with the number of teachers.
+    week, so the read does not grow with the number of teachers. The teachers are counted in the same query.
     """
-    stored = {
-        row["week_start"]: row
-        for row in SchoolTeacherWeek.objects.filter(school_id=school_id, week_start__in=set(weeks)).values(
-            "week_start", *COUNT_METRICS, RATE_METRIC
-        )
-    }
+    rows = SchoolTeacherWeek.objects.filter(school_id=school_id, week_start__in=set(weeks))
+    fields = ["week_start", *COUNT_METRICS, RATE_METRIC]
+    if teachers is None:
+        count = Teacher.objects.filter(school_id=school_id).order_by().values("school_id").annotate(n=Count("id"))
+        rows = rows.annotate(teachers=Subquery(count.values("n")))
+        fields.append("teachers")
+    stored = {row["week_start"]: row for row in rows.values(*fields)}
+    if teachers is None:
+        # Without a stored week, counted on their own.
+        first = next(iter(stored.values()), None)
+        teachers = (first["teachers"] or 0) if first else Teacher.objects.filter(school_id=school_id).count()
     medians = {}
     for week in weeks:
         row = stored.get(week)
@@ -405,8 +411,7 @@ def school_health(*, schools: list[School], term: AcademicTerm | None, date_from
             "attendance_rate": percentage(today["lessons_attended"], today["lessons_counted"]),
         },
         "roll_calls_today": missing.roll_calls_today(schools=schools, todays=todays),
-        "students_count": Student.objects.filter(school_id__in=school_ids, active=True).count(),
-        "teachers_count": Teacher.objects.filter(school_id__in=school_ids).count(),
+        **_head_counts(schools),
         "low_attendance": below,
         "weekly": [
             {
@@ -418,6 +423,30 @@ def school_health(*, schools: list[School], term: AcademicTerm | None, date_from
             }
             for week, sums in ((week, _sums(rows)) for week, rows in sorted(weekly.items()))
         ],
+    }
+
+
+def schools_with_head_counts(schools: QuerySet[School]) -> QuerySet[School]:
+    """The schools, each read with its active students and its teachers counted (``school_health`` then counts
+    nothing itself)."""
+
+    def counted(model, **condition) -> Subquery:
+        rows = model.objects.filter(school_id=OuterRef("pk"), **condition).order_by().values("school_id")
+        return Subquery(rows.annotate(n=Count("id")).values("n"))
+
+    return schools.annotate(head_count_students=counted(Student, active=True), head_count_teachers=counted(Teacher))
+
+
+def _head_counts(schools: list[School]) -> dict[str, int]:
+    if all(hasattr(school, "head_count_students") for school in schools):
+        return {
+            "students_count": sum(school.head_count_students or 0 for school in schools),
+            "teachers_count": sum(school.head_count_teachers or 0 for school in schools),
+        }
+    school_ids = [school.pk for school in schools]
+    return {
+        "students_count": Student.objects.filter(school_id__in=school_ids, active=True).count(),
+        "teachers_count": Teacher.objects.filter(school_id__in=school_ids).count(),
     }
 
 
