@@ -169,6 +169,12 @@ def counts_median(counts: dict[str, int], teachers: int) -> Decimal | None:
     return Decimal(at(middle)) if total % 2 else Decimal(at(middle - 1) + at(middle)) / 2
 
 
+def school_weeks_of(*, teacher_ids: Iterable[int]) -> set[SchoolWeekKey]:
+    """The school weeks the teachers' stored weeks are counted in."""
+    rows = TeacherPerformanceMetric.objects.filter(teacher_id__in=set(teacher_ids)).order_by()
+    return set(rows.values_list("school_id", "week_start").distinct())
+
+
 def school_weeks_discover(*, school_id: int, period=None) -> set[SchoolWeekKey]:
     """The school's weeks that have a teacher week or a SchoolTeacherWeek row (within the period, if given)."""
     keys = set()

@@ -21,6 +21,8 @@ from analytics.tests.oracle import assert_summaries_exact
 from tests.factories import (
     AttendanceFactory,
     ClassGroupFactory,
+    CommunicationFactory,
+    GuardianFactory,
     LessonFactory,
     SchoolFactory,
     StudentFactory,
@@ -148,3 +150,22 @@ def test_verify_reports_a_drifted_school_week_and_rebuild_repairs_it():
         (WEEK, {"1": 1})
     ]
     assert analytics_verify(school_id=school.pk) == []
+
+
+def test_deleting_a_teacher_leaves_no_count_of_their_weeks():
+    """A teacher who only wrote to parents can be deleted (lessons and homework protect a teacher): their weeks go
+    by cascade, and the school weeks that counted them follow in the same transaction."""
+    school = SchoolFactory()
+    guardian = GuardianFactory(school=school)
+    LessonFactory(teacher=TeacherFactory(school=school), class_group__school=school, date=WEEK)
+    writer = TeacherFactory(school=school)
+    CommunicationFactory(
+        school=school,
+        sender=writer.user,
+        recipient=guardian,
+        sent_at=datetime.datetime.combine(WEEK, datetime.time(9), tzinfo=datetime.UTC),
+    )
+    assert SchoolTeacherWeek.objects.get(school=school, week_start=WEEK).parent_communications == {"0": 1, "1": 1}
+    writer.delete()
+    assert SchoolTeacherWeek.objects.get(school=school, week_start=WEEK).parent_communications == {"0": 1}
+    assert_summaries_exact()
