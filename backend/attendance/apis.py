@@ -8,7 +8,7 @@ from attendance.selectors import lessons_taught_by, lessons_visible_to
 from attendance.services import ROLL_CALL_MAX_MARKS, lesson_create, roll_call_record
 from core.api import ScopedModelChoiceFilter, ScopedPrimaryKeyRelatedField
 from core.bounds import id_field
-from schools.apis import TeacherField
+from schools.apis import TeacherField, TeachingAssignmentRequired
 from schools.models import ClassGroup, Subject, Teacher
 from schools.permissions import IsTeacherOrAdmin
 from schools.selectors import (
@@ -16,11 +16,10 @@ from schools.selectors import (
     subjects_of_users_school,
     subjects_visible_to,
     teachers_visible_to,
-    teaching_refusal,
 )
 
 
-class LessonSerializer(serializers.ModelSerializer):
+class LessonSerializer(TeachingAssignmentRequired, serializers.ModelSerializer):
     class_group = ScopedPrimaryKeyRelatedField(queryset=ClassGroup.objects.all(), scope=class_groups_visible_to)
     subject = ScopedPrimaryKeyRelatedField(
         queryset=Subject.objects.all(), scope=subjects_of_users_school, required=False, allow_null=True
@@ -30,13 +29,6 @@ class LessonSerializer(serializers.ModelSerializer):
     class Meta:
         model = Lesson
         fields = ["id", "class_group", "subject", "teacher", "date", "period"]
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        refusal = teaching_refusal(user=self.context["request"].user, **attrs)
-        if refusal:
-            raise serializers.ValidationError(refusal)
-        return attrs
 
 
 class LessonFilter(django_filters.FilterSet):

@@ -36,7 +36,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from attendance.models import Attendance, AttendanceStatus, Lesson
 from attendance.services import roll_call_record
 from attendance.signals import marks_bulk_changed
-from benchmarks import pages
+from benchmarks import burst, pages
 from core.models import User
 from core.services import database_statistics_refresh
 from homework.models import Grade
@@ -145,6 +145,14 @@ def bench_school_ensure(*, label: str, students: int, weeks: int, say: Say, name
         teacher=teacher.user,
         class_group_id=class_groups_taught_by(teacher=teacher).order_by("id").values_list("pk", flat=True).first(),
     )
+
+
+def bench_schools_ensure(*, students: int, weeks: int, say: Say) -> list[BenchSchool]:
+    """The S and 4S schools (``students`` and four times as many), in that order."""
+    return [
+        bench_school_ensure(label="S", students=students, weeks=weeks, say=say),
+        bench_school_ensure(label="4S", students=4 * students, weeks=weeks, say=say),
+    ]
 
 
 # --- reads ------------------------------------------------------------------------------------------
@@ -590,6 +598,200 @@ def writes_measure(*, bench: BenchSchool, saves: int) -> dict:
     return results
 
 
+# Issue 16's targets: the time with the engine over the time without it, and the queries of a mark save.
+WRITE_TARGETS = {"mark save": 4, "grade save": 3, "roll call (30)": 2}
+MARK_SAVE_QUERIES = 10
+
+
+def write_rows(result: BenchResult, writes: dict) -> None:
+    for name, figures in writes.items():
+        limit = WRITE_TARGETS[name]
+        value = ratio(figures["on"], figures["off"])
+        result.add(
+            "write S",
+            f"{name}: engine on / off",
+            f"{figures['on']:.2f} ms / {figures['off']:.2f} ms = {value:.2f}x",
+            f"<= {limit}x",
+            value is not None and value <= limit,
+        )
+        queries = f"{figures['queries_on']} / {figures['queries_off']}"
+        if name == "mark save":
+            target = f"<= {MARK_SAVE_QUERIES} (on)"
+            result.add(
+                "write S", f"{name}: queries on / off", queries, target, figures["queries_on"] <= MARK_SAVE_QUERIES
+            )
+        else:
+            result.add("write S", f"{name}: queries on / off", queries)
+
+
+# --- the morning burst ------------------------------------------------------------------------------
+
+
+def _ms(values: list[float]) -> list[float]:
+    return [value * 1000 for value in values]
+
+
+def burst_figures(*, idle: dict, burst_run: dict, readers_alone: dict | None = None) -> dict:
+    """The step's figures from the outputs of ``burst_clients.py`` (latencies in seconds): the idle roll calls' p50,
+    the burst's p50 and p95 of the roll calls and of the reads (ms; of the answered ones), its total time (s), the
+    server's requests per second (every request answered or failed, over the time to the last answer) and the
+    failures (of any run: a status other than 200, or no answer); with ``readers_alone`` (the readers' run
+    without roll calls), its reads' p50 and p95."""
+    alone = (readers_alone or {"reads": []})["reads"]
+    alone_ok = _ms([read["latency"] for read in alone if read["status"] == 200])
+    idle_ok = _ms([call["latency"] for call in idle["roll_calls"] if call["status"] == 200])
+    calls, reads = burst_run["roll_calls"], burst_run["reads"]
+    calls_ok = _ms([call["latency"] for call in calls if call["status"] == 200])
+    reads_ok = _ms([read["latency"] for read in reads if read["status"] == 200])
+    failed = [request for request in (*idle["roll_calls"], *alone, *calls, *reads) if request["status"] != 200]
+    by_name: dict[str, list[float]] = {}
+    for read in reads:
+        if read["status"] == 200:
+            by_name.setdefault(read["name"], []).append(read["latency"] * 1000)
+    wall = max(burst_run["wall"], burst_run["readers_wall"])
+    return {
+        "idle_p50": percentile(idle_ok, 0.5),
+        "idle_count": len(idle["roll_calls"]),
+        "roll_calls": len(calls),
+        "roll_call_p50": percentile(calls_ok, 0.5),
+        "roll_call_p95": percentile(calls_ok, 0.95),
+        "late_max": max((call["late"] for call in calls), default=0.0),
+        "reads_alone": len(alone),
+        "read_alone_p50": percentile(alone_ok, 0.5),
+        "read_alone_p95": percentile(alone_ok, 0.95),
+        "reads": len(reads),
+        "read_p50": percentile(reads_ok, 0.5),
+        "read_p95": percentile(reads_ok, 0.95),
+        "reads_by_name": {name: (percentile(v, 0.5), percentile(v, 0.95)) for name, v in sorted(by_name.items())},
+        "total": burst_run["wall"],
+        "rps": (len(calls) + len(reads)) / wall if wall else None,
+        "errors": len(failed),
+        "error_samples": [f"{error['status']} {error.get('error', '')}".strip() for error in failed[:3]],
+    }
+
+
+def _server_stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def burst_measure(*, bench: BenchSchool, say: Say, seconds: float = burst.BURST_SECONDS) -> dict:
+    """The morning burst on ``bench``'s school (``benchmarks/burst.py``): gunicorn as in the reads step; after a
+    warm-up (the readers' paths and the roll call's GET), the roll call alone on the idle server (a few classes,
+    one at a time; restored), the readers alone for a while, then every class's roll call within ``seconds`` from
+    16 clients while 4 threads read school health, teacher performance and the student overview; the touched keys
+    verified, the marks restored (the engine connected) and verified again. The figures of ``burst_figures`` with
+    the classes, the roll calls, the marks and the differences found."""
+    roll_calls = burst.burst_roll_calls(school=bench.school)
+    if not roll_calls:
+        raise RuntimeError(f"{bench.school.name}: no class has a lesson with marks")
+    readers = [(name, *read_paths(bench)[name]) for name in ENDPOINTS]
+    sample = burst.idle_sample(roll_calls)
+    port = _free_port()
+    say(f"  {len(roll_calls)} roll calls; gunicorn (2 workers) on 127.0.0.1:{port}")
+    server = _server_start(port)
+    touched: list = []
+    try:
+        for _, path, token in readers:
+            load_run(port=port, path=path, token=token, count=8, seconds=seconds)
+        first = roll_calls[0]
+        load_run(port=port, path=first.path, token=first.token, count=4, seconds=seconds)
+        say(f"  the roll call alone: {len(sample)} classes one at a time")
+        touched = sample
+        idle = burst.clients_run(burst.idle_plan(port=port, roll_calls=sample))
+        burst.roll_calls_restore(sample)
+        say(f"  the readers alone for {burst.READERS_ALONE_SECONDS:.0f} s")
+        alone = burst.clients_run(burst.readers_plan(port=port, readers=readers, seconds=burst.READERS_ALONE_SECONDS))
+        say(f"  the burst: {len(roll_calls)} roll calls within {seconds:.0f} s, {burst.BURST_CLIENTS} clients")
+        touched = roll_calls
+        burst_run = burst.clients_run(
+            burst.burst_plan(port=port, roll_calls=roll_calls, readers=readers, seconds=seconds)
+        )
+    finally:
+        _server_stop(server)
+        if touched:
+            say("  verifying the touched keys, restoring the marks")
+            after_burst = burst.burst_verify(touched)
+            burst.roll_calls_restore(touched)
+    restored = burst.burst_verify(roll_calls)
+    figures = burst_figures(idle=idle, burst_run=burst_run, readers_alone=alone)
+    figures.update(
+        classes=ClassGroup.objects.filter(school=bench.school).count(),
+        marks=sum(len(call.marks) for call in roll_calls),
+        after_burst=after_burst,
+        restored=restored,
+    )
+    return figures
+
+
+def burst_rows(result: BenchResult, figures: dict, *, label: str = "4S") -> None:
+    section = f"burst {label}"
+    verdicts = burst.burst_verdicts(figures)
+    result.add(
+        section,
+        "classes / roll calls (marks)",
+        f"{figures['classes']} / {figures['roll_calls']} ({figures['marks']} marks)",
+        "every class",
+        figures["roll_calls"] == figures["classes"],
+    )
+    idle = figures["idle_p50"]
+    result.add(
+        section,
+        f"roll call alone, idle server: p50 ({figures['idle_count']} classes one at a time)",
+        "n/a" if idle is None else f"{idle:.1f} ms",
+    )
+    p50, p95 = figures["roll_call_p50"], figures["roll_call_p95"]
+    target, ok = verdicts["roll call"]
+    result.add(
+        section,
+        "roll calls in the burst: p50 / p95, p95 / idle p50",
+        "n/a" if p95 is None else f"{p50:.1f} ms / {p95:.1f} ms, {ratio(p95, idle) or 0:.2f}x",
+        target,
+        ok,
+    )
+    target, ok = verdicts["reads"]
+    result.add(
+        section,
+        f"reads in the burst: p50 / p95 ({figures['reads']} reads, {burst.BURST_READERS} threads)",
+        "n/a" if figures["read_p95"] is None else f"{figures['read_p50']:.1f} ms / {figures['read_p95']:.1f} ms",
+        target,
+        ok,
+    )
+    if figures.get("read_alone_p95") is not None:
+        result.add(
+            section,
+            f"reads alone, no roll calls: p50 / p95 ({figures['reads_alone']} reads, {burst.BURST_READERS} threads, "
+            f"{burst.READERS_ALONE_SECONDS:.0f} s)",
+            f"{figures['read_alone_p50']:.1f} ms / {figures['read_alone_p95']:.1f} ms",
+        )
+    for name, (p50, p95) in figures["reads_by_name"].items():
+        result.add(section, f"{name} in the burst: p50 / p95", f"{p50:.1f} ms / {p95:.1f} ms")
+    result.add(
+        section,
+        "total time: start to the last roll call answered (latest send behind its moment)",
+        f"{figures['total']:.1f} s ({figures['late_max']:.2f} s)",
+    )
+    result.add(section, "server requests/s (roll calls and reads)", f"{figures['rps']:.1f}")
+    target, ok = verdicts["errors"]
+    samples = f" ({'; '.join(figures['error_samples'])})" if figures["error_samples"] else ""
+    result.add(section, "errors (idle, readers alone, burst)", f"{figures['errors']}{samples}", target, ok)
+    for name in ("after_burst", "restored"):
+        differences = figures[name]
+        shown = f" (e.g. {differences[0]})" if differences else ""
+        when = "after the burst" if name == "after_burst" else "after the marks restored"
+        result.add(
+            section,
+            f"summaries of the touched keys {when}: differences",
+            f"{len(differences)}{shown}",
+            "0",
+            not differences,
+        )
+
+
 # --- jobs -------------------------------------------------------------------------------------------
 
 
@@ -719,17 +921,15 @@ def bench_run(
 ) -> BenchResult:
     """Build (or reuse) the S and 4S schools, then measure reads, writes and jobs; the table rows with verdicts."""
     say = say or (lambda message: None)
-    benches = [
-        bench_school_ensure(label="S", students=students, weeks=weeks, say=say),
-        bench_school_ensure(label="4S", students=4 * students, weeks=weeks, say=say),
-    ]
+    benches = bench_schools_ensure(students=students, weeks=weeks, say=say)
     say("Refreshing the database's statistics (ANALYZE)")
     database_statistics_refresh()
     result = BenchResult()
     result.notes.append(
         f"S = {students} students, 4S = {4 * students}, {weeks} weeks; database {connection.vendor}; "
         f"reads: median of {trials} trials of up to {requests} requests or {seconds:.0f} s, concurrency 4, "
-        f"gunicorn 2 workers; writes: median of {saves} saves."
+        f"gunicorn 2 workers; writes: median of {saves} saves; morning burst at 4S: every class's roll call within "
+        f"{burst.BURST_SECONDS:.0f} s from {burst.BURST_CLIENTS} clients, {burst.BURST_READERS} reader threads."
     )
 
     say("Reads and pages")
@@ -771,17 +971,10 @@ def bench_run(
 
     say("Writes")
     writes = writes_measure(bench=benches[0], saves=saves)
-    for name, figures in writes.items():
-        limit = 1.5 if name.startswith("roll call") else 2
-        value = ratio(figures["on"], figures["off"])
-        result.add(
-            "write S",
-            f"{name}: engine on / off",
-            f"{figures['on']:.2f} ms / {figures['off']:.2f} ms = {value:.2f}x",
-            f"<= {limit}x",
-            value <= limit,
-        )
-        result.add("write S", f"{name}: queries on / off", f"{figures['queries_on']} / {figures['queries_off']}")
+    write_rows(result, writes)
+
+    say("Morning burst (4S)")
+    burst_rows(result, burst_measure(bench=benches[-1], say=say), label=benches[-1].label)
 
     say("Jobs")
     jobs = {bench.label: jobs_measure(bench=bench) for bench in benches}
@@ -814,10 +1007,7 @@ def pages_bench(
     """Only the pages (``manage.py bench --pages``): each page beside its endpoint over HTTP, their 4S/S, the
     first-load weight, and the in-process profile of the pages and their endpoints, on the same S and 4S schools."""
     say = say or (lambda message: None)
-    benches = [
-        bench_school_ensure(label="S", students=students, weeks=weeks, say=say),
-        bench_school_ensure(label="4S", students=4 * students, weeks=weeks, say=say),
-    ]
+    benches = bench_schools_ensure(students=students, weeks=weeks, say=say)
     say("Refreshing the database's statistics (ANALYZE)")
     database_statistics_refresh()
     result = BenchResult()
@@ -836,13 +1026,27 @@ def pages_bench(
     return result
 
 
+def burst_bench(*, students: int, weeks: int, say: Say | None = None) -> BenchResult:
+    """Only the morning burst (``manage.py bench --burst``), on the 4S school."""
+    say = say or (lambda message: None)
+    bench = bench_school_ensure(label="4S", students=4 * students, weeks=weeks, say=say)
+    say("Refreshing the database's statistics (ANALYZE)")
+    database_statistics_refresh()
+    result = BenchResult()
+    result.notes.append(
+        f"4S = {4 * students} students, {weeks} weeks; database {connection.vendor}; morning burst: every class's "
+        f"roll call within {burst.BURST_SECONDS:.0f} s from {burst.BURST_CLIENTS} clients, "
+        f"{burst.BURST_READERS} reader threads, gunicorn 2 workers."
+    )
+    say("Morning burst (4S)")
+    burst_rows(result, burst_measure(bench=bench, say=say), label=bench.label)
+    return result
+
+
 def report_cards_bench(*, students: int, weeks: int, say: Say | None = None) -> BenchResult:
     """Only the report-card figures (``manage.py bench --report-cards``), on the same S and 4S schools."""
     say = say or (lambda message: None)
-    benches = [
-        bench_school_ensure(label="S", students=students, weeks=weeks, say=say),
-        bench_school_ensure(label="4S", students=4 * students, weeks=weeks, say=say),
-    ]
+    benches = bench_schools_ensure(students=students, weeks=weeks, say=say)
     result = BenchResult()
     result.notes.append(
         f"S = {students} students, 4S = {4 * students}, {weeks} weeks; database {connection.vendor}; "

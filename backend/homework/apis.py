@@ -10,7 +10,7 @@ from core.api import ScopedModelChoiceFilter, ScopedPrimaryKeyRelatedField
 from homework.models import Grade, Homework, HomeworkSubmission
 from homework.selectors import homework_taught_by, homework_visible_to, submissions_visible_to
 from homework.services import grade_delete, grade_record, homework_create, submission_create
-from schools.apis import RequestingProfileDefault, TeacherField
+from schools.apis import RequestingProfileDefault, TeacherField, TeachingAssignmentRequired
 from schools.models import ClassGroup, Student, Subject, Teacher
 from schools.permissions import IsStudent, IsTeacherOrAdmin, ReadOnly
 from schools.selectors import (
@@ -20,14 +20,13 @@ from schools.selectors import (
     subjects_of_users_school,
     subjects_visible_to,
     teachers_visible_to,
-    teaching_refusal,
     user_role,
 )
 
 NOT_TAUGHT = "You do not teach this homework's subject to its class."
 
 
-class HomeworkSerializer(serializers.ModelSerializer):
+class HomeworkSerializer(TeachingAssignmentRequired, serializers.ModelSerializer):
     class_group = ScopedPrimaryKeyRelatedField(queryset=ClassGroup.objects.all(), scope=class_groups_visible_to)
     subject = ScopedPrimaryKeyRelatedField(queryset=Subject.objects.all(), scope=subjects_of_users_school)
     teacher = TeacherField()
@@ -45,13 +44,6 @@ class HomeworkSerializer(serializers.ModelSerializer):
             "due_date",
             "max_score",
         ]
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        refusal = teaching_refusal(user=self.context["request"].user, **attrs)
-        if refusal:
-            raise serializers.ValidationError(refusal)
-        return attrs
 
 
 class HomeworkFilter(django_filters.FilterSet):

@@ -5,7 +5,7 @@ from rest_framework.views import APIView
 
 from core.api import ScopedPrimaryKeyRelatedField
 from schools.models import Teacher
-from schools.selectors import Role, teachers_assignable_by, user_role
+from schools.selectors import Role, teachers_assignable_by, teaching_refusal, user_role
 
 
 class RequestingProfileDefault:
@@ -34,6 +34,18 @@ class TeacherField(ScopedPrimaryKeyRelatedField):
             default=RequestingProfileDefault(Role.TEACHER),
             **kwargs,
         )
+
+
+class TeachingAssignmentRequired:
+    """Serializer mixin: a teacher writes only for the classes and subjects of their teaching assignments (an admin
+    for their school); otherwise a 400 naming the field (class_group or subject)."""
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        refusal = teaching_refusal(user=self.context["request"].user, **attrs)
+        if refusal:
+            raise serializers.ValidationError(refusal)
+        return attrs
 
 
 class MeSerializer(serializers.Serializer):

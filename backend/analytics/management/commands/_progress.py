@@ -1,7 +1,30 @@
-"""Progress lines for long-running analytics commands (written to stderr, so stdout stays a report)."""
+"""Progress lines for long-running analytics commands (written to stderr, so stdout stays a report), and the
+loop the job commands share: one run per school or term, a line each, status 1 if any was refused or failed."""
 
 import sys
 import time
+from collections.abc import Callable, Iterable
+
+from django.core.management.base import BaseCommand, CommandError
+
+from analytics import jobs
+from analytics.models import JobRun
+
+
+def job_runs_report(command: BaseCommand, runs: Iterable[Callable[[], JobRun]]) -> None:
+    """Call each run in turn, print its summary (or why it was refused or failed, on stderr); then a CommandError
+    (exit status 1) if any of them did not succeed."""
+    unsuccessful = 0
+    for run in runs:
+        try:
+            summary = run().summary
+        except (jobs.JobAlreadyRunning, jobs.JobFailed) as exc:
+            command.stderr.write(str(exc))
+            unsuccessful += 1
+        else:
+            command.stdout.write(summary)
+    if unsuccessful:
+        raise CommandError(f"{unsuccessful} run(s) refused or failed (see the job runs in the admin)")
 
 
 class ProgressPrinter:

@@ -1,8 +1,10 @@
 import datetime
+import functools
 
 from django.core.management.base import BaseCommand, CommandError
 
 from analytics import jobs
+from analytics.management.commands._progress import job_runs_report
 from schools.models import School
 
 
@@ -51,17 +53,12 @@ class Command(BaseCommand):
             last = until or date
             snapshot_dates = [date + datetime.timedelta(days=n) for n in range((last - date).days + 1)]
 
-        unsuccessful = 0
-        for target_school, day, target_term in targets:
-            if target_term is None:
-                self.stdout.write(f"{job}: {target_school.name} (school {target_school.pk}): no term contains {day}")
-                continue
-            try:
-                run = jobs.class_ranks_run(term=target_term, snapshot_dates=snapshot_dates)
-            except (jobs.JobAlreadyRunning, jobs.JobFailed) as exc:
-                self.stderr.write(str(exc))
-                unsuccessful += 1
-            else:
-                self.stdout.write(run.summary)
-        if unsuccessful:
-            raise CommandError(f"{unsuccessful} run(s) refused or failed (see the job runs in the admin)")
+        def runs():
+            for target_school, day, target_term in targets:
+                if target_term is None:
+                    name = f"{target_school.name} (school {target_school.pk})"
+                    self.stdout.write(f"{job}: {name}: no term contains {day}")
+                    continue
+                yield functools.partial(jobs.class_ranks_run, term=target_term, snapshot_dates=snapshot_dates)
+
+        job_runs_report(self, runs())

@@ -1,10 +1,12 @@
 import datetime
+import functools
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from analytics import jobs
 from analytics.definitions import week_start as monday_of
+from analytics.management.commands._progress import job_runs_report
 from schools.models import School
 
 
@@ -42,18 +44,17 @@ class Command(BaseCommand):
         except LookupError as exc:
             raise CommandError(exc) from None
 
-        unsuccessful = 0
-        for target in schools:
+        def weeks(target: School) -> tuple[datetime.date, datetime.date]:
             if first_day:
-                first, last = monday_of(first_day), monday_of(last_day)
-            else:
-                first = last = week_start or monday_of(timezone.now().astimezone(target.tzinfo).date())
-            try:
-                run = jobs.teacher_metrics_run(school=target, first_week=first, last_week=last)
-            except (jobs.JobAlreadyRunning, jobs.JobFailed) as exc:
-                self.stderr.write(str(exc))
-                unsuccessful += 1
-            else:
-                self.stdout.write(run.summary)
-        if unsuccessful:
-            raise CommandError(f"{unsuccessful} run(s) refused or failed (see the job runs in the admin)")
+                return monday_of(first_day), monday_of(last_day)
+            first = week_start or monday_of(timezone.now().astimezone(target.tzinfo).date())
+            return first, first
+
+        job_runs_report(
+            self,
+            (
+                functools.partial(jobs.teacher_metrics_run, school=target, first_week=first, last_week=last)
+                for target in schools
+                for first, last in [weeks(target)]
+            ),
+        )

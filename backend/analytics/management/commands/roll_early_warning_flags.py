@@ -1,9 +1,11 @@
 import datetime
+import functools
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import QuerySet
 
 from analytics import jobs
+from analytics.management.commands._progress import job_runs_report
 from schools.models import School
 
 
@@ -23,14 +25,6 @@ class Command(BaseCommand):
             schools: list[School] | QuerySet = [jobs.school_lookup(ref=school)] if school else School.objects.all()
         except LookupError as exc:
             raise CommandError(exc) from None
-        unsuccessful = 0
-        for target in schools:
-            try:
-                run = jobs.early_warning_flags_run(school=target, day=date)
-            except (jobs.JobAlreadyRunning, jobs.JobFailed) as exc:
-                self.stderr.write(str(exc))
-                unsuccessful += 1
-            else:
-                self.stdout.write(run.summary)
-        if unsuccessful:
-            raise CommandError(f"{unsuccessful} run(s) refused or failed (see the job runs in the admin)")
+        job_runs_report(
+            self, (functools.partial(jobs.early_warning_flags_run, school=target, day=date) for target in schools)
+        )
