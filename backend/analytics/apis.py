@@ -1,6 +1,7 @@
 """The analytics endpoints: thin views over analytics.selectors, read from the summary tables only."""
 
 import datetime
+from collections.abc import Callable, Mapping
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -62,6 +63,41 @@ def responses_with_csv(serializer, csv_description: str) -> dict:
     }
 
 
+def representer(serializer: serializers.Serializer) -> Callable[[Mapping], dict]:
+    """A function giving what ``serializer.__class__(data).data`` gives for the selectors' plain data, without a
+    serializer instance per item: the fields are read once here, each value converted by its field's own
+    ``to_representation`` (integers and text directly). The serializer keeps documenting the response (schema)."""
+    parts = []
+    for name, field in serializer.fields.items():
+        if field.write_only:
+            continue
+        if field.source_attrs != [name]:
+            raise ValueError(f"{name}: only fields read from their own key are supported")
+        parts.append((name, _converter(field)))
+
+    def represent(data: Mapping) -> dict:
+        out = {}
+        for name, convert in parts:
+            value = data[name]
+            out[name] = None if value is None else convert(value)
+        return out
+
+    return represent
+
+
+def _converter(field: serializers.Field) -> Callable:
+    if isinstance(field, serializers.ListSerializer):
+        child = _converter(field.child)
+        return lambda items: [child(item) for item in items]
+    if isinstance(field, serializers.Serializer):
+        return representer(field)
+    if type(field) is serializers.IntegerField:
+        return int
+    if type(field) is serializers.CharField:
+        return str
+    return field.to_representation
+
+
 class PeriodQuerySerializer(serializers.Serializer):
     # "from" is a Python keyword: declared below under its query-string name.
     to = query_date_field(required=False, help_text="Last date of the period (inclusive), YYYY-MM-DD.")
@@ -92,12 +128,15 @@ class OverviewQuerySerializer(PeriodQuerySerializer):
     def validate(self, attrs):
         attrs = super().validate(attrs)
         student = self.context["student"]
+        # The school's terms, read once: the term asked for (or the current one) and the previous term both come
+        # from this list.
+        attrs["terms"] = list(student.school.terms.all())
         if "term" in attrs:
-            attrs["term"] = student.school.terms.filter(pk=attrs["term"]).first()
+            attrs["term"] = next((term for term in attrs["terms"] if term.pk == attrs["term"]), None)
             if attrs["term"] is None:
                 raise serializers.ValidationError({"term": "No such term at the student's school."})
         else:
-            attrs["term"] = selectors.current_term(school=student.school)
+            attrs["term"] = selectors.current_term(school=student.school, terms=attrs["terms"])
         if "subject" in attrs and not Subject.objects.filter(pk=attrs["subject"], school=student.school).exists():
             raise serializers.ValidationError({"subject": "No such subject at the student's school."})
         return attrs
@@ -242,6 +281,10 @@ class StudentOverviewSerializer(serializers.Serializer):
     flags = FlagSerializer(many=True, help_text="The early-warning rules that hold, as of the school's flag date.")
 
 
+# The overview's long lists (grades, weeks, progress) are converted without a serializer instance per item.
+represent_overview = representer(StudentOverviewSerializer())
+
+
 class AnyRole(HasRole):
     roles = frozenset(Role) - {Role.NONE}
 
@@ -274,8 +317,9 @@ class StudentOverviewApi(CsvExportMixin, AnalyticsApi):
             subject_id=query.validated_data.get("subject"),
             date_from=query.validated_data.get("from"),
             date_to=query.validated_data.get("to"),
+            terms=query.validated_data["terms"],
         )
-        body = StudentOverviewSerializer(data).data
+        body = represent_overview(data)
         if self.wants_csv(request):
             table = exports.OVERVIEW_TABLES[query.validated_data["table"]]
             term = f"term-{data['term']['id']}" if data["term"] else "no-term"
@@ -357,6 +401,9 @@ class TeacherPerformanceSerializer(serializers.Serializer):
     )
 
 
+represent_teacher_performance = representer(TeacherPerformanceSerializer())
+
+
 class TeacherPerformanceApi(CsvExportMixin, AnalyticsApi):
     permission_classes = [IsTeacher]
 
@@ -385,7 +432,7 @@ class TeacherPerformanceApi(CsvExportMixin, AnalyticsApi):
         if len(weeks) > MAX_WEEKS:
             # Only `from` given: the period runs to today, which the serializer does not know.
             raise serializers.ValidationError({"from": f"At most {MAX_WEEKS} weeks at a time (up to today)."})
-        body = TeacherPerformanceSerializer(selectors.teacher_performance(teacher=teacher, weeks=weeks)).data
+        body = represent_teacher_performance(selectors.teacher_performance(teacher=teacher, weeks=weeks))
         if self.wants_csv(request):
             return csv_response(
                 table=exports.TEACHER_WEEKS, items=body["weeks"], filename=f"teacher-{teacher.pk}-weeks.csv"
@@ -462,6 +509,9 @@ class SchoolHealthSerializer(serializers.Serializer):
     weekly = HealthWeekSerializer(many=True)
 
 
+represent_school_health = representer(SchoolHealthSerializer())
+
+
 class IsAdminOrOperator(HasRole):
     roles = frozenset({Role.SCHOOL_ADMIN, Role.DISTRICT_OPERATOR})
 
@@ -485,6 +535,7 @@ class SchoolHealthApi(CsvExportMixin, AnalyticsApi):
         query.is_valid(raise_exception=True)
         params = query.validated_data
         schools = in_users_school(School.objects.order_by("id"), user=request.user, school_field="pk")
+        schools = selectors.schools_with_head_counts(schools)
         schools = [get_object_or_404(schools, pk=params["school"])] if "school" in params else list(schools)
         term = None
         if "term" in params:
@@ -505,7 +556,7 @@ class SchoolHealthApi(CsvExportMixin, AnalyticsApi):
             schools=schools, term=term, date_from=params.get("from"), date_to=params.get("to")
         )
         data = selectors.school_health(schools=schools, term=term, date_from=date_from, date_to=date_to)
-        body = SchoolHealthSerializer(data).data
+        body = represent_school_health(data)
         if self.wants_csv(request):
             name = f"school-{schools[0].pk}" if len(schools) == 1 else "schools"
             return csv_response(

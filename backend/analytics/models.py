@@ -95,6 +95,33 @@ class TeacherPerformanceMetric(models.Model):
         return f"{self.teacher} week of {self.week_start}"
 
 
+class SchoolTeacherWeek(models.Model):
+    """One row per school and week with any TeacherPerformanceMetric row: what the school's median of each
+    teacher metric is taken from, so a teacher's page reads a few rows whatever the number of teachers.
+
+    The counts are kept as how many teachers have each value (``{"3": 12, "4": 30}``): their median pads
+    the list with a zero for each teacher of the school without a row that week, and the teachers are
+    counted when the median is read. The attendance median needs no padding and is stored as it is.
+    """
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    week_start = models.DateField(help_text="The Monday the week starts on.")
+    classes_taught = models.JSONField(default=dict, help_text="Value -> how many teachers' rows have it.")
+    homeworks_assigned = models.JSONField(default=dict, help_text="Value -> how many teachers' rows have it.")
+    parent_communications = models.JSONField(default=dict, help_text="Value -> how many teachers' rows have it.")
+    average_student_attendance = models.DecimalField(
+        **PERCENT, null=True, blank=True, help_text="Median of the teachers' rates (rows without one left out)."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["school_id", "week_start"]
+        constraints = [models.UniqueConstraint(fields=["school", "week_start"], name="school_teacher_week_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.school} teachers' week of {self.week_start}"
+
+
 class StudentTermStanding(models.Model):
     """A student's overall position in class for a term, by the mean of their subject averages.
 

@@ -6,6 +6,7 @@ save atomically), so a rollback takes the summary change with it. No arithmetic 
 
 from django.db.models import QuerySet
 
+from analytics.engine.teacher import school_weeks_of, school_weeks_refresh
 from analytics.keys import (
     MARKS,
     SOURCES,
@@ -17,7 +18,7 @@ from analytics.keys import (
     source_rows_lock,
 )
 from analytics.services import keys_refresh
-from schools.models import School, Student
+from schools.models import School, Student, Teacher
 
 _BY_MODEL = {source.model: source for source in SOURCES}
 # Deleting one of these removes every summary row below it by cascade: nothing to recompute.
@@ -84,6 +85,9 @@ def before_delete(sender, instance, origin=None, **kwargs):
     elif sender is School:
         instance._analytics_before = Keys()
     else:
+        if sender is Teacher:
+            # Its weeks go by cascade: the school weeks that count them are recomputed after.
+            instance._analytics_school_weeks = school_weeks_of(teacher_ids=[instance.pk])
         source = _BY_MODEL[sender]
         instance._analytics_before = _of_kind(source.keys_for([instance.pk], lock=True), source)
 
@@ -92,6 +96,8 @@ def after_delete(sender, instance, **kwargs):
     keys = getattr(instance, "_analytics_before", None)
     if keys:
         keys_refresh(keys=keys)
+    if getattr(instance, "_analytics_school_weeks", None):
+        school_weeks_refresh(keys=instance._analytics_school_weeks)
 
 
 def after_marks_bulk_changed(sender, *, lesson_ids, student_ids, **kwargs):

@@ -7,19 +7,19 @@ number of summary rows (a student's days, a school's days, a school's teachers f
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
-from typing import Any
 
-from django.db import connection
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from analytics import missing, progress
 from analytics.definitions import mean_percentage, percentage, round_half_up, week_start
 from analytics.engine.flags import REASONS, flag_text
+from analytics.engine.teacher import COUNT_METRICS, RATE_METRIC, counts_median
 from analytics.models import (
     SchoolDailySummary,
+    SchoolTeacherWeek,
     StudentDailySummary,
     StudentFlag,
     StudentTermAttendance,
@@ -253,8 +253,7 @@ def teacher_performance(*, teacher: Teacher, weeks: list[datetime.date]) -> dict
             "week_start", "updated_at", *TEACHER_METRICS
         )
     }
-    teachers = Teacher.objects.filter(school_id=teacher.school_id).count()
-    medians = school_medians(school_id=teacher.school_id, weeks=weeks, teachers=teachers)
+    medians = school_medians(school_id=teacher.school_id, weeks=weeks)
     today = school_today(school=teacher.school)
     gaps = missing.teacher_missing_by_week(teacher=teacher, weeks=weeks, today=today)
     result = []
@@ -283,68 +282,33 @@ def _empty_metric(name: str):
     return None if name == "average_student_attendance" else 0
 
 
-RATE_METRICS = {"average_student_attendance"}
+def school_medians(
+    *, school_id: int, weeks: list[datetime.date], teachers: int | None = None
+) -> dict[tuple, Decimal | None]:
+    """(week, metric) -> the median over the school's ``teachers`` (by default its teachers counted now); a teacher
+    without a row that week counts 0 (rates: only teachers with a rate count).
 
-
-def school_medians(*, school_id: int, weeks: list[datetime.date], teachers: int) -> dict[tuple, Decimal | None]:
-    """(week, metric) -> the median over the school's teachers; a teacher without a row that week counts 0
-    (rates: only teachers with a rate count).
-
-    The database ranks each week's values and returns only the one or two middle ones, so the cost in
-    Python does not grow with the number of teachers.
+    Read from the school's weeks (SchoolTeacherWeek: the counts by value, the rates' median), one row per
+    week, so the read does not grow with the number of teachers. The teachers are counted in the same query.
     """
-    table = connection.ops.quote_name(TeacherPerformanceMetric._meta.db_table)
-    weeks = sorted(set(weeks))
-    if not weeks:
-        return {}
-    in_weeks = ", ".join(["%s"] * len(weeks))
-    parts, params = [], []
-    for name in TEACHER_METRICS:
-        column = connection.ops.quote_name(name)
-        # Counts: the list is padded in front with zeros (teachers without a row) to the teacher count.
-        total = "n" if name in RATE_METRICS else "CASE WHEN n > %s THEN n ELSE %s END"
-        # Table and column names come from the model; every value is a parameter.
-        parts.append(
-            f"SELECT week_start, '{name}' AS metric, value, rn, n FROM ("  # noqa: S608
-            f"SELECT week_start, value, rn, n, {total} AS total FROM ("
-            f"SELECT week_start, {column} AS value, "
-            f"ROW_NUMBER() OVER (PARTITION BY week_start ORDER BY {column}) AS rn, "
-            f"COUNT(*) OVER (PARTITION BY week_start) AS n "
-            f"FROM {table} WHERE school_id = %s AND week_start IN ({in_weeks}) AND {column} IS NOT NULL"
-            f") ranked) sized WHERE rn IN ((total - 1) / 2 - (total - n) + 1, total / 2 - (total - n) + 1)"
-        )
-        params += ([] if name in RATE_METRICS else [teachers, teachers]) + [school_id, *weeks]
-    picked = defaultdict(dict)  # (week, metric) -> {rank: value}
-    sizes = {}
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        for week, name, value, rank, size in cursor.fetchall():
-            week = week if isinstance(week, datetime.date) else datetime.date.fromisoformat(week)
-            picked[week, name][rank] = value
-            sizes[week, name] = size
-    return {
-        (week, name): _median(
-            picked.get((week, name), {}), sizes.get((week, name), 0), None if name in RATE_METRICS else teachers
-        )
-        for week in weeks
-        for name in TEACHER_METRICS
-    }
-
-
-def _median(picked: dict[int, Any], size: int, length: int | None):
-    """The median of ``size`` ranked values (``picked``: rank -> value of the middle ones), padded in front
-    with zeros to ``length`` values when a length is given (None: no padding; a rate, rounded half-up)."""
-    total = size if length is None else max(length, size)
-    if not total:
-        return None
-    zeros = total - size
-
-    def at(index: int) -> Decimal:
-        return Decimal(0) if index < zeros else Decimal(str(picked[index - zeros + 1]))
-
-    median = at(total // 2) if total % 2 else (at(total // 2 - 1) + at(total // 2)) / 2
-    # The median of two rates can have a third decimal: rounded half-up like every percentage.
-    return median.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if length is None else median
+    rows = SchoolTeacherWeek.objects.filter(school_id=school_id, week_start__in=set(weeks))
+    fields = ["week_start", *COUNT_METRICS, RATE_METRIC]
+    if teachers is None:
+        count = Teacher.objects.filter(school_id=school_id).order_by().values("school_id").annotate(n=Count("id"))
+        rows = rows.annotate(teachers=Subquery(count.values("n")))
+        fields.append("teachers")
+    stored = {row["week_start"]: row for row in rows.values(*fields)}
+    if teachers is None:
+        # Without a stored week, counted on their own.
+        first = next(iter(stored.values()), None)
+        teachers = (first["teachers"] or 0) if first else Teacher.objects.filter(school_id=school_id).count()
+    medians = {}
+    for week in weeks:
+        row = stored.get(week)
+        for name in COUNT_METRICS:
+            medians[week, name] = counts_median(row[name] if row else {}, teachers)
+        medians[week, RATE_METRIC] = row[RATE_METRIC] if row else None
+    return medians
 
 
 def teacher_weeks(*, teacher: Teacher, count: int = 8, date_from=None, date_to=None) -> list[datetime.date]:
@@ -447,8 +411,7 @@ def school_health(*, schools: list[School], term: AcademicTerm | None, date_from
             "attendance_rate": percentage(today["lessons_attended"], today["lessons_counted"]),
         },
         "roll_calls_today": missing.roll_calls_today(schools=schools, todays=todays),
-        "students_count": Student.objects.filter(school_id__in=school_ids, active=True).count(),
-        "teachers_count": Teacher.objects.filter(school_id__in=school_ids).count(),
+        **_head_counts(schools),
         "low_attendance": below,
         "weekly": [
             {
@@ -460,6 +423,30 @@ def school_health(*, schools: list[School], term: AcademicTerm | None, date_from
             }
             for week, sums in ((week, _sums(rows)) for week, rows in sorted(weekly.items()))
         ],
+    }
+
+
+def schools_with_head_counts(schools: QuerySet[School]) -> QuerySet[School]:
+    """The schools, each read with its active students and its teachers counted (``school_health`` then counts
+    nothing itself)."""
+
+    def counted(model, **condition) -> Subquery:
+        rows = model.objects.filter(school_id=OuterRef("pk"), **condition).order_by().values("school_id")
+        return Subquery(rows.annotate(n=Count("id")).values("n"))
+
+    return schools.annotate(head_count_students=counted(Student, active=True), head_count_teachers=counted(Teacher))
+
+
+def _head_counts(schools: list[School]) -> dict[str, int]:
+    if all(hasattr(school, "head_count_students") for school in schools):
+        return {
+            "students_count": sum(school.head_count_students or 0 for school in schools),
+            "teachers_count": sum(school.head_count_teachers or 0 for school in schools),
+        }
+    school_ids = [school.pk for school in schools]
+    return {
+        "students_count": Student.objects.filter(school_id__in=school_ids, active=True).count(),
+        "teachers_count": Teacher.objects.filter(school_id__in=school_ids).count(),
     }
 
 

@@ -41,6 +41,9 @@ PROFILE_ROLES = (
     ("guardian", Role.GUARDIAN),
     ("student", Role.STUDENT),
 )
+# The profiles (and what a request of each role reads next) that API authentication reads with the user, so the
+# role look-up below queries nothing (core.authentication).
+USER_PROFILES = ("school_admin", "teacher__school", "guardian", "student")
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,9 @@ ALLOWED = {
     ("benchmarks/service.py", "bench_school_ensure", "update"): "renames the benchmark school: no figure reads it",
     ("analytics/engine/machinery.py", "apply", "bulk_create"): "the engine's own upsert of summary rows",
     ("analytics/engine/machinery.py", "apply", "delete"): "the engine's own delete of summary rows",
+    ("analytics/migrations/0006_school_teacher_weeks.py", "school_weeks_fill", "bulk_create"): (
+        "fills the new summary table of school weeks from the teacher weeks stored before it; writes no source row"
+    ),
 }
 
 

@@ -26,7 +26,14 @@ from analytics.engine.school_day import (
     school_days_discover,
     school_days_refresh,
 )
-from analytics.engine.teacher import TEACHER, teacher_compute, teacher_keys_discover, teacher_metrics_refresh
+from analytics.engine.teacher import (
+    TEACHER,
+    school_weeks_discover,
+    school_weeks_refresh,
+    teacher_keys_discover,
+    teacher_metrics_refresh,
+    teacher_weeks_refresh,
+)
 from analytics.engine.term import TERM, subject_rows, term_compute, term_keys_discover
 from analytics.engine.term_attendance import (
     TERM_ATTENDANCE,
@@ -162,6 +169,10 @@ def analytics_rebuild(
                 )
             if progress:
                 progress(f"{school.name}: teachers", done, len(teachers))
+        with transaction.atomic():
+            # Every week of the school's teacher figures, also one whose teacher weeks are all gone.
+            weeks = school_weeks_discover(school_id=school.pk, period=period)
+            result += school_weeks_refresh(keys=weeks, dry_run=dry_run)
     return result
 
 
@@ -250,8 +261,9 @@ def _refresh_together(
                 )
             ),
             (TERM, term, term_compute),
-            (TEACHER, teacher, teacher_compute),
             (FLAGS, flags, flags_compute),
         ):
             result += refresh(table, table_keys, compute, dry_run=dry_run, locked=True, changed=changed)
+        # The teacher weeks, then the school weeks they are in (whose lock comes last).
+        result += teacher_weeks_refresh(keys=teacher, dry_run=dry_run, locked=True, changed=changed)
     return result

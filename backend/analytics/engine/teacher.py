@@ -4,7 +4,9 @@ import datetime
 import zoneinfo
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import transaction
 from django.db.models import Count, Q
 
 from analytics.definitions import AttendanceCounts, attendance_counts, week_end, week_start
@@ -14,13 +16,16 @@ from analytics.engine.machinery import (
     Computed,
     RefreshResult,
     Table,
+    apply,
     in_range,
+    lock,
     moments_around,
     refresh,
     rules,
+    stored_rows,
 )
 from analytics.keys import MARKS, communication_keys
-from analytics.models import TeacherPerformanceMetric
+from analytics.models import SchoolTeacherWeek, TeacherPerformanceMetric
 from attendance.models import AttendanceStatus, Lesson
 from communication.models import Communication
 from core.dates import local_date
@@ -28,6 +33,10 @@ from homework.models import Homework
 from schools.models import Teacher
 
 TeacherKey = tuple[int, datetime.date]
+SchoolWeekKey = tuple[int, datetime.date]
+
+# The advisory lock of a school's week of teacher figures (machinery's locks are 0x5C401..0x5C403).
+SCHOOL_WEEK_LOCK = 0x5C404
 
 
 TEACHER = Table(
@@ -47,10 +56,132 @@ TEACHER = Table(
 )
 
 
+# The school's week of teacher figures, from which the school's median of each metric is read.
+COUNT_METRICS = ("classes_taught", "homeworks_assigned", "parent_communications")
+RATE_METRIC = "average_student_attendance"
+SCHOOL_WEEK = Table(
+    SchoolTeacherWeek,
+    ("school_id", "week_start"),
+    {**{name: {} for name in COUNT_METRICS}, RATE_METRIC: None},
+    {},
+    lock_class=SCHOOL_WEEK_LOCK,
+    lock_width=2,
+)
+
+
 def teacher_metrics_refresh(*, keys: Iterable[TeacherKey], dry_run: bool = False) -> RefreshResult:
-    """Recompute TeacherPerformanceMetric rows of the given (teacher_id, week_start) keys."""
+    """Recompute TeacherPerformanceMetric rows of the given (teacher_id, week_start) keys, and the school weeks
+    they belong to."""
     keys = {(teacher_id, week_start(day)) for teacher_id, day in keys}
-    return refresh(TEACHER, keys, teacher_compute, dry_run=dry_run)
+    return teacher_weeks_refresh(keys=keys, dry_run=dry_run)
+
+
+def teacher_weeks_refresh(
+    *, keys: set[TeacherKey], dry_run: bool = False, locked: bool = False, changed: frozenset | None = None
+) -> RefreshResult:
+    """Recompute the teacher weeks of the keys (as ``machinery.refresh`` does), then the school weeks they were
+    and are in (SchoolTeacherWeek), in the same transaction.
+
+    The school weeks are named from the rows read for the teacher weeks: the stored rows give the school a week
+    was counted in (a teacher who moved leaves their old school's week), the computed ones the school it is in
+    now. No query more than the teacher weeks' own for that.
+    """
+    if not keys:
+        return RefreshResult()
+    with transaction.atomic(savepoint=False):
+        if not (dry_run or locked):
+            lock(TEACHER.locks(keys))
+        existing = stored_rows(TEACHER, keys)
+        computed = teacher_compute(keys, stored=existing if changed else {}, changed=changed or frozenset())
+        result = apply(TEACHER, keys, existing, computed, dry_run=dry_run)
+        school_weeks = {(row["school_id"], key[1]) for key, row in existing.items()}
+        school_weeks |= {(school_id, key[1]) for key, (school_id, _) in computed.items()}
+        result += school_weeks_refresh(keys=school_weeks, dry_run=dry_run)
+    return result
+
+
+def school_weeks_refresh(*, keys: Iterable[SchoolWeekKey], dry_run: bool = False) -> RefreshResult:
+    """Recompute the SchoolTeacherWeek rows of the given (school_id, week_start) keys from the teacher weeks.
+
+    Its lock is taken after the teacher weeks' (a writer of one teacher's week waits for another writer of the
+    same school's week to commit, then reads its row), and is the last lock of a refresh: whoever holds it waits
+    for no other lock of the engine.
+    """
+    return refresh(SCHOOL_WEEK, set(keys), school_week_compute, dry_run=dry_run)
+
+
+def school_week_compute(keys: set[SchoolWeekKey], **kwargs) -> Computed:
+    """For each school week: how many teachers' rows have each count, and the median of the rates."""
+    values = defaultdict(list)
+    school_ids = {school_id for school_id, _ in keys}
+    weeks = {week for _, week in keys}
+    for row in (
+        TeacherPerformanceMetric.objects.filter(school_id__in=school_ids, week_start__in=weeks)
+        .order_by()
+        .values_list("school_id", "week_start", *COUNT_METRICS, RATE_METRIC)
+    ):
+        key = (row[0], row[1])
+        if key in keys:
+            values[key].append(row[2:])
+    computed = {}
+    for key, rows in values.items():
+        figures = {name: value_counts(row[position] for row in rows) for position, name in enumerate(COUNT_METRICS)}
+        figures[RATE_METRIC] = rate_median([row[-1] for row in rows if row[-1] is not None])
+        computed[key] = (key[0], figures)
+    return computed
+
+
+def value_counts(values: Iterable[int]) -> dict[str, int]:
+    """How many times each value occurs, keyed by the value as text (a JSON object's keys are text)."""
+    return {str(value): count for value, count in sorted(Counter(values).items())}
+
+
+def rate_median(rates: list[Decimal]) -> Decimal | None:
+    """The median of the rates (no padding); the mean of the middle two is rounded half-up to 2 places."""
+    if not rates:
+        return None
+    rates = sorted(rates)
+    middle = len(rates) // 2
+    median = rates[middle] if len(rates) % 2 else (rates[middle - 1] + rates[middle]) / 2
+    return Decimal(median).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def counts_median(counts: dict[str, int], teachers: int) -> Decimal | None:
+    """The median of the values counted in ``counts``, with a zero for each of the ``teachers`` that has no row
+    (``teachers`` fewer than the rows counted: no padding). None for an empty list."""
+    rows = sum(counts.values())
+    total = max(teachers, rows)
+    if not total:
+        return None
+    ordered = sorted((int(value), count) for value, count in counts.items())
+
+    def at(index: int) -> int:
+        index -= total - rows  # the zeros of the teachers without a row come first
+        if index < 0:
+            return 0
+        for value, count in ordered:
+            if index < count:
+                return value
+            index -= count
+        raise IndexError(index)
+
+    middle = total // 2
+    return Decimal(at(middle)) if total % 2 else Decimal(at(middle - 1) + at(middle)) / 2
+
+
+def school_weeks_of(*, teacher_ids: Iterable[int]) -> set[SchoolWeekKey]:
+    """The school weeks the teachers' stored weeks are counted in."""
+    rows = TeacherPerformanceMetric.objects.filter(teacher_id__in=set(teacher_ids)).order_by()
+    return set(rows.values_list("school_id", "week_start").distinct())
+
+
+def school_weeks_discover(*, school_id: int, period=None) -> set[SchoolWeekKey]:
+    """The school's weeks that have a teacher week or a SchoolTeacherWeek row (within the period, if given)."""
+    keys = set()
+    for model in (TeacherPerformanceMetric, SchoolTeacherWeek):
+        weeks = model.objects.filter(school_id=school_id).values_list("week_start", flat=True).distinct()
+        keys.update((school_id, week) for week in weeks if not period or _week_overlaps(week, period))
+    return keys
 
 
 def teacher_compute(keys: set[TeacherKey], *, stored: dict | None = None, changed=frozenset()) -> Computed:

@@ -7,14 +7,16 @@ from the summary tables themselves, since nothing else holds them.
 """
 
 import datetime
+import statistics
 import zoneinfo
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from analytics.models import (
     EarlyWarningSettings,
+    SchoolTeacherWeek,
     StudentDailySummary,
     StudentFlag,
     StudentTermPerformance,
@@ -58,6 +60,7 @@ TEACHER_FIELDS = (
     "lessons_attended",
     "lessons_counted",
 )
+SCHOOL_WEEK_FIELDS = ("classes_taught", "homeworks_assigned", "parent_communications", "average_student_attendance")
 
 
 FLAG_FIELDS = ("school_id", "as_of", "figures")
@@ -285,6 +288,26 @@ def expected_teacher() -> dict[tuple, dict]:
     return rows
 
 
+def expected_school_weeks(teacher_rows: dict[tuple, dict]) -> dict[tuple, dict]:
+    """Per school and week, from the teacher weeks: how many teachers have each count, and the median rate."""
+    weeks = defaultdict(list)
+    for (_, week), row in teacher_rows.items():
+        weeks[(row["school_id"], week)].append(row)
+    rows = {}
+    for key, teachers in weeks.items():
+        rates = [row["average_student_attendance"] for row in teachers if row["average_student_attendance"] is not None]
+        rows[key] = {
+            **{
+                name: {str(value): count for value, count in Counter(row[name] for row in teachers).items()}
+                for name in SCHOOL_WEEK_FIELDS[:3]
+            },
+            "average_student_attendance": (
+                Decimal(statistics.median(rates)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if rates else None
+            ),
+        }
+    return rows
+
+
 # SPEC §9's defaults, restated here (not read from the engine).
 FLAG_DEFAULTS = {
     "attendance_below": Decimal("90"),
@@ -434,10 +457,12 @@ def expected_flags() -> dict[tuple, dict]:
 
 
 def expected_all() -> dict[str, dict]:
+    teacher = expected_teacher()
     return {
         "daily": expected_daily(),
         "term": expected_term(),
-        "teacher": expected_teacher(),
+        "teacher": teacher,
+        "school_week": expected_school_weeks(teacher),
         "flags": expected_flags(),
     }
 
@@ -459,6 +484,10 @@ def actual_all() -> dict[str, dict]:
             (r["teacher_id"], r["week_start"]): {f: r[f] for f in TEACHER_FIELDS}
             for r in TeacherPerformanceMetric.objects.order_by().values("teacher_id", "week_start", *TEACHER_FIELDS)
         },
+        "school_week": {
+            (r["school_id"], r["week_start"]): {f: r[f] for f in SCHOOL_WEEK_FIELDS}
+            for r in SchoolTeacherWeek.objects.order_by().values("school_id", "week_start", *SCHOOL_WEEK_FIELDS)
+        },
         "flags": {
             (r["student_id"], r["reason"]): {f: r[f] for f in FLAG_FIELDS}
             for r in StudentFlag.objects.order_by().values("student_id", "reason", *FLAG_FIELDS)
@@ -470,7 +499,9 @@ def differences(expected: dict[str, dict], actual: dict[str, dict]) -> list[str]
     """Human-readable differences between two sets of summary rows (empty when equal), over the tables both name
     (a hand-worked set may leave the flags out)."""
     out = []
-    for table in [name for name in ("daily", "term", "teacher", "flags") if name in expected and name in actual]:
+    for table in [
+        name for name in ("daily", "term", "teacher", "school_week", "flags") if name in expected and name in actual
+    ]:
         want, got = expected[table], actual[table]
         for key in sorted(set(want) | set(got), key=repr):
             if key not in got:

@@ -45,7 +45,9 @@ from types import SimpleNamespace
 import pytest
 import time_machine
 from django.core.management import call_command, get_commands
+from rest_framework.renderers import JSONRenderer
 
+from analytics import apis, selectors
 from analytics.models import StudentDailySummary, StudentTermPerformance
 from attendance.models import AttendanceStatus
 from finance.models import FeeInvoice
@@ -595,3 +597,30 @@ def test_school_health_across_schools_for_a_district_operator(hillcrest, client_
     assert (everything["students_count"], everything["teachers_count"]) == (4, 3)
     assert (lakeside["revenue"], lakeside["amount_billed"], lakeside["outstanding"]) == ("333.33", "999.99", "666.66")
     assert (hillcrest_only["revenue"], hillcrest_only["amount_billed"]) == ("750.25", "1450.50")
+
+
+def test_the_plain_representation_equals_the_serializers(hillcrest):
+    """The endpoints convert the selectors' data without a serializer instance per item (``apis.representer``):
+    the same output as the serializers that document them, value for value and in the same key order."""
+
+    term = hillcrest.term
+    cases = [
+        (
+            apis.StudentOverviewSerializer,
+            apis.represent_overview,
+            selectors.student_overview(student=student, term=term),
+        )
+        for student in (hillcrest.ann, hillcrest.ben, hillcrest.cat)
+    ]
+    for teacher in (hillcrest.moss, hillcrest.ellis, hillcrest.okafor):
+        weeks = selectors.teacher_weeks(teacher=teacher, count=8)
+        data = selectors.teacher_performance(teacher=teacher, weeks=weeks)
+        cases.append((apis.TeacherPerformanceSerializer, apis.represent_teacher_performance, data))
+    period = selectors.health_period(schools=[hillcrest.school], term=term)
+    data = selectors.school_health(schools=[hillcrest.school], term=term, date_from=period[0], date_to=period[1])
+    cases.append((apis.SchoolHealthSerializer, apis.represent_school_health, data))
+    for serializer, represent, data in cases:
+        expected = serializer(data).data
+        plain = represent(data)
+        assert plain == expected
+        assert JSONRenderer().render(plain) == JSONRenderer().render(expected)  # byte for byte, key order too

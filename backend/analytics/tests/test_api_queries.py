@@ -7,12 +7,15 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from analytics.models import StudentDailySummary
 from attendance.services import roll_call_record
+from core.authentication import LifetimeTokenAuthentication
 from core.models import User
 from schools.models import School
+from schools.selectors import Role, user_role
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -22,14 +25,15 @@ TODAY = datetime.datetime(2026, 10, 28, 9, 0, tzinfo=datetime.UTC)  # Wednesday 
 WEEKS = 8
 STATUSES = ("PRESENT", "LATE", "ABSENT", "EXCUSED")
 
-# The counts measured (the user already authenticated), so that a new query fails here and is looked at; printed
-# with -s. Overview: role, student in scope, term, subject rows, standing, days, grades, standing snapshots, the
-# previous term and the two terms' standings (no previous term here: one fewer). My performance: role (two
-# profile look-ups), school, the teacher's weekly metrics, teacher count, the school's medians (picked in the
-# database), the missing data (lessons without roll call, overdue ungraded homework, the term asking for comments).
-# School health: role, schools, terms, school days, term attendance, today's roll calls, student count, teacher count.
-# The overview's last read is the student's early-warning flags.
-MAX_QUERIES = {"overview": 11, "my-performance": 9, "school-health": 8}
+# The counts measured (the user already authenticated, here without the profiles that token authentication reads
+# with the user: test_token_reads_the_role_with_the_user), so that a new query fails here and is looked at; printed
+# with -s. Overview: role, student in scope, the school's terms (for the term and the previous term), subject rows,
+# standing, days, grades, standing snapshots, the two terms' standings (no previous term here: one fewer), the
+# student's early-warning flags. My performance: role (two profile look-ups), school, the teacher's weekly metrics,
+# the school's weeks with its teacher count, the missing data (lessons without roll call, overdue ungraded
+# homework, the term asking for comments). School health: role, schools with their student and teacher counts,
+# terms, school days, term attendance, today's roll calls.
+MAX_QUERIES = {"overview": 9, "my-performance": 8, "school-health": 6}
 
 
 @pytest.fixture(autouse=True)
@@ -193,3 +197,27 @@ def test_school_health_across_schools_costs_the_same_for_more_schools():
     print("queries of the all-schools health, by schools:", counts)
 
     assert counts[2] == counts[6]
+
+
+def test_token_reads_the_role_with_the_user():
+    """Token authentication reads the token, its user and every profile in one query, so the role look-up and a
+    teacher's school read nothing more; with a token the endpoints cost that one query plus their own reads (the
+    counts above less the role's look-ups and, for a teacher, the school)."""
+    school = factories.SchoolFactory()
+    student = factories.StudentFactory(school=school, user=factories.UserFactory())
+    users = {
+        Role.SCHOOL_ADMIN: factories.SchoolAdminFactory(school=school).user,
+        Role.TEACHER: factories.TeacherFactory(school=school).user,
+        Role.GUARDIAN: factories.GuardianFactory(school=school, students=[student]).user,
+        Role.STUDENT: student.user,
+        Role.NONE: factories.UserFactory(),
+    }
+    for role, user in users.items():
+        key = Token.objects.create(user=user).key
+        with CaptureQueriesContext(connection) as queries:
+            found, _ = LifetimeTokenAuthentication().authenticate_credentials(key)
+            assert user_role(user=found).role is role
+            assert user_role(user=found).school_id == (None if role is Role.NONE else school.pk)
+            if role is Role.TEACHER:
+                assert found.teacher.school == school
+        assert len(queries) == 1, (role, [query["sql"] for query in queries])

@@ -1,0 +1,113 @@
+"""Where a read's time goes: each analytics endpoint of the bench schools called in process under cProfile.
+
+``manage.py reads_profile --students S --weeks W`` reuses the schools ``manage.py bench`` made (same sizes) and
+prints, per endpoint and size, the median whole view (token authentication, permission, selectors, serializer,
+JSON rendering; no HTTP) beside the time in the database driver's ``execute`` and the query count, then the
+profile of ``--repeats`` calls summed by where the code lives (own time of each function, so the parts add up to
+the whole), and the queries' SQL.
+"""
+
+import cProfile
+import pstats
+import statistics
+import time
+from unittest import mock
+
+from django.core.management.base import BaseCommand
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import resolve
+from rest_framework.test import APIRequestFactory
+from rest_framework.throttling import ScopedRateThrottle
+
+from benchmarks.service import ENDPOINTS, _QueryTimer, bench_school_ensure, read_paths
+
+# Where the code lives -> the part of the request it is (the first match counts).
+PARTS = (
+    ("psycopg", "database driver"),
+    ("sqlite3", "database driver"),
+    ("django/db/models/sql", "Django: building SQL"),
+    ("django/db/models/query", "Django: querysets, reading rows"),
+    ("django/db/backends", "Django: database backend"),
+    ("django/db/models", "Django: models (instances, fields)"),
+    ("rest_framework/authentication", "DRF: authentication"),
+    ("rest_framework/authtoken", "DRF: authentication"),
+    ("rest_framework/serializers", "DRF: serializers"),
+    ("rest_framework/fields", "DRF: serializers"),
+    ("rest_framework/renderers", "DRF: JSON rendering"),
+    ("json/", "DRF: JSON rendering"),
+    ("rest_framework/utils/encoders", "DRF: JSON rendering"),
+    ("rest_framework", "DRF: the rest (request, negotiation, views)"),
+    ("analytics/selectors", "analytics selectors"),
+    ("analytics/missing", "analytics selectors"),
+    ("analytics/progress", "analytics selectors"),
+    ("analytics/engine", "analytics selectors"),
+    ("analytics/apis", "analytics views"),
+    ("schools/selectors", "role and scope look-ups"),
+    ("schools/permissions", "role and scope look-ups"),
+    ("decimal", "decimal, dates"),
+    ("datetime", "decimal, dates"),
+    ("zoneinfo", "decimal, dates"),
+    ("django/", "Django: the rest"),
+)
+
+
+def part_of(filename: str) -> str:
+    for fragment, part in PARTS:
+        if fragment in filename:
+            return part
+    return "other Python"
+
+
+class Command(BaseCommand):
+    help = "Profile the analytics reads in process (cProfile) on the bench schools: where the time goes."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--students", type=int, default=1000, help="S, as given to bench (default 1000).")
+        parser.add_argument("--weeks", type=int, default=12, help="Weeks, as given to bench (default 12).")
+        parser.add_argument("--repeats", type=int, default=30, help="Calls per endpoint (default 30).")
+        parser.add_argument("--sql", action="store_true", help="Also print each query of one call.")
+
+    @mock.patch.object(ScopedRateThrottle, "THROTTLE_RATES", {"analytics": None})
+    def handle(self, *args, students, weeks, repeats, sql, **options):
+        factory = APIRequestFactory()
+        for label, size in (("S", students), ("4S", 4 * students)):
+            bench = bench_school_ensure(label=label, students=size, weeks=weeks, say=self.stdout.write)
+            for name in ENDPOINTS:
+                path, token = read_paths(bench)[name]
+                match = resolve(path.split("?")[0], urlconf="benchmarks.urls")
+
+                def call(path=path, token=token, match=match):
+                    request = factory.get(path, HTTP_AUTHORIZATION=f"Token {token}")
+                    return match.func(request, *match.args, **match.kwargs).render()
+
+                call()  # warm-up
+                totals, database = [], []
+                for _ in range(repeats):
+                    timer = _QueryTimer()
+                    with connection.execute_wrapper(timer):
+                        started = time.perf_counter()
+                        call()
+                        totals.append((time.perf_counter() - started) * 1000)
+                    database.append(timer.seconds * 1000)
+                profile = cProfile.Profile()
+                profile.enable()
+                for _ in range(repeats):
+                    call()
+                profile.disable()
+                parts = {}
+                stats = pstats.Stats(profile)
+                for (filename, _, _), (_, _, own, _, _) in stats.stats.items():
+                    parts[part_of(filename)] = parts.get(part_of(filename), 0.0) + own
+                whole = sum(parts.values())
+                self.stdout.write(
+                    f"{label} {name}: whole view {statistics.median(totals):.1f} ms, in the database driver "
+                    f"{statistics.median(database):.1f} ms, {timer.count} queries; under cProfile, per call:"
+                )
+                for part, seconds in sorted(parts.items(), key=lambda item: -item[1]):
+                    self.stdout.write(f"    {part:<45} {seconds / repeats * 1000:6.2f} ms  {seconds / whole:4.0%}")
+                if sql:
+                    with CaptureQueriesContext(connection) as captured:
+                        call()
+                    for query in captured.captured_queries:
+                        self.stdout.write(f"      SQL {query['sql'][:200]}")
