@@ -94,6 +94,10 @@ def teacher_weeks_refresh(
         existing = stored_rows(TEACHER, keys)
         computed = teacher_compute(keys, stored=existing if changed else {}, changed=changed or frozenset())
         result = apply(TEACHER, keys, existing, computed, dry_run=dry_run)
+        if not (dry_run or result.changed):
+            # A school week is a function of its teacher weeks alone: none changed, so neither did it (a drifted
+            # one is the check's and the rebuild's to find, which pass dry_run or rebuild every school week).
+            return result
         school_weeks = {(row["school_id"], key[1]) for key, row in existing.items()}
         school_weeks |= {(school_id, key[1]) for key, (school_id, _) in computed.items()}
         result += school_weeks_refresh(keys=school_weeks, dry_run=dry_run)
