@@ -54,6 +54,12 @@ class TermQueryForm(TermsMixin, forms.Form):
         self.fields["term"].queryset = AcademicTerm.objects.filter(school=school).order_by("-start_date")
 
 
+class SchoolHealthQueryForm(TermQueryForm):
+    """School health's query: the term, and which page of the students at risk (50 a page, as the API's JSON)."""
+
+    at_risk_page = forms.IntegerField(required=False, min_value=1)
+
+
 class BehaviourScoreForm(forms.Form):
     """A day's behaviour score, written by ``analytics.services.behavior_score_set`` like the API's."""
 
