@@ -255,13 +255,16 @@ def _teacher_input(request, student, query):
 def teacher_home(request):
     """The teacher's classes with their figures, and the teacher's weeks beside the school's median."""
     teacher = request.acting.profile
-    term = selectors.current_term(school=teacher.school)
+    terms = list(AcademicTerm.objects.filter(school_id=teacher.school_id))  # read once: the term, the comments due
+    term = selectors.current_term(school=teacher.school, terms=terms)
     classes = selectors.classes_compared(
         term=term, class_group_ids=class_groups_visible_to(user=request.user).values_list("pk", flat=True)
     )
     if wants_csv(request):
         return csv_response(table=exports.CLASSES_COMPARED, items=classes, filename=f"teacher-{teacher.pk}-classes.csv")
-    performance = selectors.teacher_performance(teacher=teacher, weeks=selectors.teacher_weeks(teacher=teacher))
+    performance = selectors.teacher_performance(
+        teacher=teacher, weeks=selectors.teacher_weeks(teacher=teacher), terms=terms
+    )
     return render(
         request,
         "dashboards/teacher.html",
