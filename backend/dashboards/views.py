@@ -201,7 +201,11 @@ def _report_context(request, student, query: ReportQueryForm, forms: dict | None
         forms = forms or {}
         context["behaviour_form"] = forms.get("behaviour") or BehaviourScoreForm(student=student)
         context["comment_form"] = forms.get("comment") or TeacherCommentForm(
-            student=student, term=term, subjects=subjects
+            student=student,
+            term=term,
+            subjects=subjects,
+            # An admin comments in every subject of the school: the subject selector's list, not a second read.
+            listed=query.school_subjects() if request.acting.role in ADMINS else None,
         )
     return context
 
