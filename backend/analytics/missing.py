@@ -180,6 +180,10 @@ def school_missing_data(
     }
 
 
-def teacher_missing_by_week(*, teacher: Teacher, weeks: list[datetime.date], today: datetime.date) -> dict:
-    """One teacher's missing figures (see missing_data)."""
-    return missing_data(school=teacher.school, teacher_ids=[teacher.pk], weeks=weeks, today=today)[teacher.pk]
+def teacher_missing_by_week(
+    *, teacher: Teacher, weeks: list[datetime.date], today: datetime.date, terms: list[AcademicTerm] | None = None
+) -> dict:
+    """One teacher's missing figures (see missing_data; ``terms``: every term of the school, if read already)."""
+    return missing_data(school=teacher.school, teacher_ids=[teacher.pk], weeks=weeks, today=today, terms=terms)[
+        teacher.pk
+    ]

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
 
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, FilteredRelation, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from analytics import missing, progress
@@ -245,8 +245,11 @@ def _homework_totals(days: Iterable[dict]) -> dict:
 TEACHER_METRICS = ("classes_taught", "homeworks_assigned", "parent_communications", "average_student_attendance")
 
 
-def teacher_performance(*, teacher: Teacher, weeks: list[datetime.date]) -> dict:
-    """The teacher's weekly metrics with the school's median of each beside it (no other teacher's figures)."""
+def teacher_performance(
+    *, teacher: Teacher, weeks: list[datetime.date], terms: list[AcademicTerm] | None = None
+) -> dict:
+    """The teacher's weekly metrics with the school's median of each beside it (no other teacher's figures).
+    ``terms``: every term of the school when the caller has read them already (no query for them then)."""
     own = {
         row["week_start"]: row
         for row in TeacherPerformanceMetric.objects.filter(teacher=teacher, week_start__in=weeks).values(
@@ -255,7 +258,7 @@ def teacher_performance(*, teacher: Teacher, weeks: list[datetime.date]) -> dict
     }
     medians = school_medians(school_id=teacher.school_id, weeks=weeks)
     today = school_today(school=teacher.school)
-    gaps = missing.teacher_missing_by_week(teacher=teacher, weeks=weeks, today=today)
+    gaps = missing.teacher_missing_by_week(teacher=teacher, weeks=weeks, today=today, terms=terms)
     result = []
     as_of = None
     for week in weeks:
@@ -593,45 +596,53 @@ def class_students(*, class_group_id: int, term: AcademicTerm | None) -> dict:
 
 def classes_compared(*, term: AcademicTerm | None, class_group_ids: Iterable[int]) -> list[dict]:
     """Per class, over its active students' term rows: attendance (attended / counted lessons, all summed)
-    and the class average (the mean of its students' overall averages, half-up to 2 places)."""
+    and the class average (the mean of its students' overall averages, half-up to 2 places).
+
+    One query: a row per active student of each class (a class without one has a row of its own) with the
+    student's term attendance and standing beside it (one of each per student and term, so no row repeats)."""
     # A queryset of ids is read as a subquery of this one (no round trip of its own).
     ids = class_group_ids if isinstance(class_group_ids, QuerySet) else list(class_group_ids)
-    classes = list(
-        ClassGroup.objects.filter(pk__in=ids)
-        .annotate(active_students=Count("students", filter=Q(students__active=True)))
-        .order_by("grade_level", "name")
+    rows = ClassGroup.objects.filter(pk__in=ids).annotate(
+        active=FilteredRelation("students", condition=Q(students__active=True))
     )
-    totals = {
-        klass.pk: {"students": klass.active_students, "attended": 0, "counted": 0, "averages": []} for klass in classes
-    }
-    if term is not None and classes:
-        for klass_id, attended, counted in (
-            StudentTermAttendance.objects.filter(term=term, student__class_group__in=classes, student__active=True)
-            .values_list("student__class_group_id")
-            .annotate(Sum("lessons_attended"), Sum("lessons_counted"))
-        ):
-            totals[klass_id]["attended"], totals[klass_id]["counted"] = attended or 0, counted or 0
-        for klass_id, average in StudentTermStanding.objects.filter(
-            term=term, student__class_group__in=classes, student__active=True, overall_average__isnull=False
-        ).values_list("student__class_group_id", "overall_average"):
-            totals[klass_id]["averages"].append(average)
+    figures = ["active__pk"]
+    if term is not None:
+        rows = rows.annotate(
+            attendance=FilteredRelation("active__term_attendance", condition=Q(active__term_attendance__term=term)),
+            standing=FilteredRelation("active__term_standings", condition=Q(active__term_standings__term=term)),
+        )
+        figures += ["attendance__lessons_attended", "attendance__lessons_counted", "standing__overall_average"]
+    totals = {}  # in the classes' order
+    for klass_id, name, grade_level, student, *term_figures in rows.order_by("grade_level", "name", "pk").values_list(
+        "pk", "name", "grade_level", *figures
+    ):
+        klass = totals.setdefault(
+            klass_id,
+            {"name": name, "grade_level": grade_level, "students": 0, "attended": 0, "counted": 0, "averages": []},
+        )
+        if student is None:
+            continue
+        klass["students"] += 1
+        attended, counted, average = term_figures or (None, None, None)
+        klass["attended"] += attended or 0
+        klass["counted"] += counted or 0
+        if average is not None:
+            klass["averages"].append(average)
     return [
         {
-            "id": klass.pk,
-            "name": klass.name,
-            "grade_level": klass.grade_level,
-            "students": totals[klass.pk]["students"],
-            "attendance_rate": percentage(totals[klass.pk]["attended"], totals[klass.pk]["counted"]),
+            "id": klass_id,
+            "name": klass["name"],
+            "grade_level": klass["grade_level"],
+            "students": klass["students"],
+            "attendance_rate": percentage(klass["attended"], klass["counted"]),
             "average_grade": (
                 # The sum of 2-place decimals is exact in Decimal; one Fraction for the division.
-                round_half_up(
-                    Fraction(sum(totals[klass.pk]["averages"], Decimal(0))) / len(totals[klass.pk]["averages"])
-                )
-                if totals[klass.pk]["averages"]
+                round_half_up(Fraction(sum(klass["averages"], Decimal(0))) / len(klass["averages"]))
+                if klass["averages"]
                 else None
             ),
         }
-        for klass in classes
+        for klass_id, klass in totals.items()
     ]
 
 

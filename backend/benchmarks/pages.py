@@ -27,7 +27,7 @@ PAGE_PAIRS = {
     "report page": ("student-overview",),
     "teacher page": ("teacher-performance 8 weeks",),
     "class page": (),
-    "school-health page": ("school-health", "students at risk (CSV)", "missing-data 4 weeks", "most-improved"),
+    "school-health page": ("school-health", "students at risk (first page)", "missing-data 4 weeks", "most-improved"),
 }
 # The superuser's page of every school, against the API's table of every school's own health (the page's
 # CSV link): measured once, over every school in the database, so it has no 4S/S.

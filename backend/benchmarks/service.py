@@ -255,14 +255,13 @@ def read_paths(bench: BenchSchool) -> dict[str, tuple[str, str]]:
 
 def page_endpoint_paths(bench: BenchSchool) -> dict[str, tuple[str, str]]:
     """{name: (path, token)} of every endpoint a page is compared with, each asked for as the page's user with the
-    page's query: the analytics reads' own and the rest of the school-health page's (the students at risk, all of
-    them as the page lists them: the API's unpaged CSV, the page's link; missing data over the page's 4 weeks; the
-    most improved)."""
+    page's query: the analytics reads' own and the rest of the school-health page's (the students at risk: the API's
+    JSON, first page, 50 as the page lists them; missing data over the page's 4 weeks; the most improved)."""
     school = bench.school.pk
     paths = {name: read_paths(bench)[name] for name in ("school-health", "student-overview")}
     paths["teacher-performance 8 weeks"] = (TEACHER_8_WEEKS, bench.teacher_token)
     api = "/api/analytics"
-    paths["students at risk (CSV)"] = (f"{api}/students/at-risk/?school={school}&format=csv", bench.admin_token)
+    paths["students at risk (first page)"] = (f"{api}/students/at-risk/?school={school}", bench.admin_token)
     paths["missing-data 4 weeks"] = (f"{api}/admin/missing-data/?school={school}&weeks=4", bench.admin_token)
     paths["most-improved"] = (f"{api}/students/most-improved/?school={school}", bench.admin_token)
     return paths

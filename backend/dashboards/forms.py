@@ -9,17 +9,32 @@ from schools.models import AcademicTerm, Student, Subject
 
 class ListedChoiceIterator(ModelChoiceIterator):
     """The field's choices read with one query per form and kept, not a server-side cursor each time the choices
-    are iterated (the select's rendering iterates them, and so does its probe of the first choice)."""
+    are iterated (the select's rendering iterates them, and so does its probe of the first choice); or, when the
+    field has ``listed``, the choices from that list (the same rows read already for another form of the page)."""
+
+    def objects(self):
+        # The field's own queryset: evaluated once, then its result cache.
+        return self.queryset if self.field.listed is None else self.field.listed
 
     def __iter__(self):
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        for obj in self.queryset:  # the field's own queryset: evaluated once, then its result cache
+        for obj in self.objects():
             yield self.choice(obj)
+
+    def __len__(self):
+        return (self.field.empty_label is not None) + len(self.objects())
+
+    def __bool__(self):
+        return self.field.empty_label is not None or bool(self.objects())
 
 
 class ListedChoiceField(forms.ModelChoiceField):
+    """``listed``: the choices as a list of the queryset's rows, when the page has read them already; the
+    queryset still validates what is posted."""
+
     iterator = ListedChoiceIterator
+    listed: list | None = None
 
 
 class TermChoiceField(ListedChoiceField):
@@ -45,6 +60,10 @@ class ReportQueryForm(TermsMixin, forms.Form):
         self.fields["term"].queryset = AcademicTerm.objects.filter(school=school).order_by("-start_date")
         self.fields["subject"].queryset = Subject.objects.filter(school=school).order_by("name")
 
+    def school_subjects(self) -> list[Subject]:
+        """The school's subjects by name, read once: the subject choices render from the same list."""
+        return list(self.fields["subject"].queryset)
+
 
 class TermQueryForm(TermsMixin, forms.Form):
     term = TermChoiceField(queryset=AcademicTerm.objects.none(), required=False, empty_label=None)
@@ -52,6 +71,12 @@ class TermQueryForm(TermsMixin, forms.Form):
     def __init__(self, *args, school, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["term"].queryset = AcademicTerm.objects.filter(school=school).order_by("-start_date")
+
+
+class SchoolHealthQueryForm(TermQueryForm):
+    """School health's query: the term, and which page of the students at risk (50 a page, as the API's JSON)."""
+
+    at_risk_page = forms.IntegerField(required=False, min_value=1)
 
 
 class BehaviourScoreForm(forms.Form):
@@ -88,10 +113,13 @@ class TeacherCommentForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000, help_text="Empty clears it."
     )
 
-    def __init__(self, *args, student: Student, term: AcademicTerm, subjects, **kwargs):
+    def __init__(self, *args, student: Student, term: AcademicTerm, subjects, listed: list | None = None, **kwargs):
+        """``subjects``: those the user may comment on (``subjects_commentable_by``); ``listed``: the same subjects
+        as a list when the page has read them already (the choices then, no query)."""
         super().__init__(*args, prefix="comment", **kwargs)
         self.student, self.term = student, term
         self.fields["subject"].queryset = subjects
+        self.fields["subject"].listed = listed
 
     def save(self):
         return services.teacher_comment_set(

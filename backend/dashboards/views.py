@@ -10,10 +10,12 @@ import datetime
 import functools
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,7 +29,13 @@ from analytics.exports import OVERVIEW_TABLES
 from core.exports import csv_response
 from core.forms import SignInForm
 from dashboards import charts, exports
-from dashboards.forms import BehaviourScoreForm, ReportQueryForm, TeacherCommentForm, TermQueryForm
+from dashboards.forms import (
+    BehaviourScoreForm,
+    ReportQueryForm,
+    SchoolHealthQueryForm,
+    TeacherCommentForm,
+    TermQueryForm,
+)
 from reportcards import selectors as card_selectors
 from reportcards import services as card_services
 from reportcards.models import ReportCardJob
@@ -193,7 +201,11 @@ def _report_context(request, student, query: ReportQueryForm, forms: dict | None
         forms = forms or {}
         context["behaviour_form"] = forms.get("behaviour") or BehaviourScoreForm(student=student)
         context["comment_form"] = forms.get("comment") or TeacherCommentForm(
-            student=student, term=term, subjects=subjects
+            student=student,
+            term=term,
+            subjects=subjects,
+            # An admin comments in every subject of the school: the subject selector's list, not a second read.
+            listed=query.school_subjects() if request.acting.role in ADMINS else None,
         )
     return context
 
@@ -247,13 +259,16 @@ def _teacher_input(request, student, query):
 def teacher_home(request):
     """The teacher's classes with their figures, and the teacher's weeks beside the school's median."""
     teacher = request.acting.profile
-    term = selectors.current_term(school=teacher.school)
+    terms = list(AcademicTerm.objects.filter(school_id=teacher.school_id))  # read once: the term, the comments due
+    term = selectors.current_term(school=teacher.school, terms=terms)
     classes = selectors.classes_compared(
         term=term, class_group_ids=class_groups_visible_to(user=request.user).values_list("pk", flat=True)
     )
     if wants_csv(request):
         return csv_response(table=exports.CLASSES_COMPARED, items=classes, filename=f"teacher-{teacher.pk}-classes.csv")
-    performance = selectors.teacher_performance(teacher=teacher, weeks=selectors.teacher_weeks(teacher=teacher))
+    performance = selectors.teacher_performance(
+        teacher=teacher, weeks=selectors.teacher_weeks(teacher=teacher), terms=terms
+    )
     return render(
         request,
         "dashboards/teacher.html",
@@ -329,6 +344,34 @@ def _schools_in_scope(user):
     return in_users_school(School.objects.order_by("name", "pk"), user=user, school_field="pk")
 
 
+# The students at risk on school health, 50 a page: the page size of the API's JSON list of them.
+AT_RISK_PAGE_SIZE = settings.REST_FRAMEWORK["PAGE_SIZE"]
+
+
+def page_link(request, param: str, number: int) -> str:
+    """The page's URL with ``param`` set to ``number`` (left out for the first page), its other query kept."""
+    query = request.GET.copy()
+    query.pop(param, None)
+    if number > 1:
+        query[param] = number
+    return f"?{query.urlencode()}" if query else request.path
+
+
+def _at_risk(request, school: School, number: int | None) -> dict:
+    """One page of the school's students at risk (by class, then name), with its place in the whole list: a page
+    number past the end shows the last page, as the list may have shrunk since the link was made."""
+    students = selectors.students_at_risk(students=Student.objects.filter(school=school))
+    page = Paginator(students, AT_RISK_PAGE_SIZE).get_page(number or 1)
+    return {
+        "items": selectors.at_risk_items(students=page.object_list),
+        "count": page.paginator.count,
+        "first": page.start_index(),
+        "last": page.end_index(),
+        "previous": page_link(request, "at_risk_page", page.number - 1) if page.has_previous() else None,
+        "next": page_link(request, "at_risk_page", page.number + 1) if page.has_next() else None,
+    }
+
+
 def _health(school, term):
     date_from, date_to = selectors.health_period(schools=[school], term=term)
     return selectors.school_health(schools=[school], term=term, date_from=date_from, date_to=date_to)
@@ -338,7 +381,7 @@ def _health(school, term):
 def school_health(request, school_id: int):
     """School health: money, attendance today and by week, homework, students below 90%, classes compared."""
     school = get_object_or_404(_schools_in_scope(request.user), pk=school_id)
-    query = TermQueryForm(request.GET, school=school)
+    query = SchoolHealthQueryForm(request.GET, school=school)
     if not query.is_valid():
         return bad_request(request, "dashboards/bad_query.html", {"form": query})
     terms = query.school_terms()
@@ -370,9 +413,7 @@ def school_health(request, school_id: int):
             "query": query,
             "health": health,
             "below": selectors.students_below_attendance(term=term) if term else [],
-            "at_risk": selectors.at_risk_items(
-                students=selectors.students_at_risk(students=Student.objects.filter(school=school))
-            ),
+            "at_risk": _at_risk(request, school, query.cleaned_data.get("at_risk_page")),
             "at_risk_csv": api_csv("students-at-risk", school=school.pk),
             "today_note": f"{health['today']['students_present']} of {health['today']['students_marked']} students in",
             "below_note": f"of {health['low_attendance']['of']} students" if health["low_attendance"] else None,

@@ -59,6 +59,9 @@ HOMEWORK_KINDS = ("Worksheet", "Exercises", "Reading", "Problem set", "Revision 
 GRADE_LEVELS = (7, 8, 9, 10, 11, 12)
 TEACHER_MAX_PERIODS = 24  # of a week's periods, so every teacher has free periods for the timetable to use
 MAX_SUBJECTS_A_TEACHER = 2
+# Roll calls a teacher forgets to take: this share of the lessons of past days has no marks at all (never the
+# last simulated day, the demo's today, so its attendance today stays whole), drawn from a stream of its own.
+ROLL_CALL_FORGOTTEN = 0.02
 FIRST_PERIOD_STARTS = datetime.time(8, 0)
 PERIOD_MINUTES = 55
 
@@ -842,6 +845,7 @@ def school_weeks(plan: SchoolPlan) -> Iterator[list[DayPlan]]:
     homework_rng = stream(seed=plan.seed, school_index=plan.index, name="homework")
     message_rng = stream(seed=plan.seed, school_index=plan.index, name="messages")
     behaviour_rng = stream(seed=plan.seed, school_index=plan.index, name="behaviour")
+    forgotten_rng = stream(seed=plan.seed, school_index=plan.index, name="forgotten roll calls")
     guardians_of = plan.guardians_of()
     school_days = plan.school_days()
     open_days = set(school_days)
@@ -858,7 +862,7 @@ def school_weeks(plan: SchoolPlan) -> Iterator[list[DayPlan]]:
             _homework_week(plan, events, homework_rng, message_rng, guardians_of, class_index, week_days, lesson_days)
         for day in week_days:
             if day in open_days:
-                _school_day(plan, events, attendance_rng, message_rng, behaviour_rng, guardians_of, day)
+                _school_day(plan, events, attendance_rng, message_rng, behaviour_rng, forgotten_rng, guardians_of, day)
         _praise_week(plan, events, message_rng, guardians_of, week_days)
         yield [events.days.pop(day, DayPlan(day)) for day in week_days]
         monday += datetime.timedelta(weeks=1)
@@ -874,8 +878,9 @@ def _lesson_days(plan: SchoolPlan, class_index: int, school_days: list[datetime.
     return days
 
 
-def _school_day(plan, events, rng, message_rng, behaviour_rng, guardians_of, day: datetime.date) -> None:
-    """Roll calls of every lesson of the day, and the follow-ups of absences; behaviour scores."""
+def _school_day(plan, events, rng, message_rng, behaviour_rng, forgotten_rng, guardians_of, day: datetime.date) -> None:
+    """Roll calls of every lesson of the day (but the few forgotten on past days: the lesson without marks), and
+    the follow-ups of absences; behaviour scores."""
     today = events.day(day)
     presence = {}  # student -> per period status and note
     periods = plan.periods_per_day
@@ -885,6 +890,9 @@ def _school_day(plan, events, rng, message_rng, behaviour_rng, guardians_of, day
         for period in range(periods):
             subject = class_plan.timetable[day.weekday()][period]
             marks = tuple((student_index, *presence[student_index][period]) for student_index in class_plan.students)
+            # Drawn for every lesson, so which are forgotten does not depend on the period's length.
+            if forgotten_rng.random() < ROLL_CALL_FORGOTTEN and day < plan.last_day:
+                marks = ()
             events.lesson_refs += 1
             today.lessons.append(
                 LessonPlan(

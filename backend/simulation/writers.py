@@ -273,7 +273,8 @@ class ServiceWriter(SchoolWriter):
                 {"student_id": self.student_ids[student], "status": status, "note": note}
                 for student, status, note in planned.marks
             ]
-            roll_call_record(lesson=lesson, marks=marks, recorded_by=teacher.user)
+            if marks:  # a forgotten roll call: the lesson without marks
+                roll_call_record(lesson=lesson, marks=marks, recorded_by=teacher.user)
             self.counts["lessons"] += 1
             self.counts["attendance marks"] += len(marks)
         for planned in day.homework:

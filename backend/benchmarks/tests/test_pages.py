@@ -96,7 +96,7 @@ def test_page_rows_compare_each_page_with_its_endpoint_and_judge_growth_and_weig
         reads[label, "class page"] = read(25 * scale)
         reads[label, "school-health page"] = read(30 * (scale if label == "S" else 1.5))
         reads[label, "school-health"] = read(20 * scale)
-        reads[label, "students at risk (CSV)"] = read(4 * scale)
+        reads[label, "students at risk (first page)"] = read(4 * scale)
         reads[label, "missing-data 4 weeks"] = read(3 * scale)
         reads[label, "most-improved"] = read(3 * scale)
     reads["all", "schools page"] = read(50)
@@ -116,7 +116,10 @@ def test_page_rows_compare_each_page_with_its_endpoint_and_judge_growth_and_weig
     assert rows["page S", "report page / student-overview (p50)"] == ("1.50x", "PASS")
     assert rows["page S", "teacher page / teacher-performance 8 weeks (p50)"] == ("2.00x", "MISS")
     # The school-health page against the sum of its four endpoints: 45 / (1.2 x (20 + 4 + 3 + 3)) = 45 / 36.
-    health = "school-health page / school-health + students at risk (CSV) + missing-data 4 weeks + most-improved (p50)"
+    health = (
+        "school-health page / school-health + students at risk (first page) + missing-data 4 weeks + most-improved"
+        " (p50)"
+    )
     assert rows["page 4S", health] == ("1.25x", "PASS")
     assert rows["page S", health] == ("1.00x", "PASS")
     parts = {row.figure: row.value for row in result.rows if row.section == "page 4S" and "sum of p50s" in row.figure}
@@ -165,7 +168,7 @@ def test_the_pages_answer_the_load_generator_signed_in_with_a_session_cookie(liv
             "student-overview",
             "teacher-performance 8 weeks",
             "school-health",
-            "students at risk (CSV)",
+            "students at risk (first page)",
             "missing-data 4 weeks",
             "most-improved",
         ]
@@ -183,7 +186,7 @@ def test_each_page_is_measured_right_after_every_endpoint_it_is_compared_with_at
         "floor like school-health",
         "report page",
         "missing-data 4 weeks",
-        "students at risk (CSV)",
+        "students at risk (first page)",
         "school-health",
         "student-overview",
         "on-the-fly school-health",
@@ -194,7 +197,7 @@ def test_each_page_is_measured_right_after_every_endpoint_it_is_compared_with_at
         "floor like school-health",
         "missing-data 4 weeks",
         "most-improved",
-        "students at risk (CSV)",
+        "students at risk (first page)",
         "school-health page",
     ]
     assert order == [

@@ -2,8 +2,8 @@
 
 For each role: sign in through the page, the home shows the role's figures, every chart has drawn (a canvas
 with painted pixels), no console error or uncaught exception, no failed request and no request to another
-host, no horizontal scroll at 375 px, and the Tab key reaches every control. A screenshot of each page is
-saved in docs/screenshots/ (SCREENSHOT_DIR to save them elsewhere).
+host, no horizontal scroll at 375 px, and the Tab key reaches every control. A screenshot of each page, 1280
+and 375 px wide, is saved in docs/screenshots/ (SCREENSHOT_DIR to save them elsewhere).
 
 Skipped, with the reason, when no Chromium is found (CHROMIUM, else `chromium` on the PATH) or Playwright is
 not installed; with CI_REQUIRE_BROWSER=1 that skip is a failure instead (CI must run these).
@@ -213,7 +213,7 @@ def test_every_demo_role_in_chromium(chromium, live_server, demo):
     problems = []
 
     def visit(username, login_password, pages):
-        context = chromium.new_context(viewport={"width": 1200, "height": 900})
+        context = chromium.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
         watch = Watch(page, base)
         sign_in(page, base, username, login_password)
@@ -297,7 +297,7 @@ def test_every_demo_role_in_chromium(chromium, live_server, demo):
 
 def test_swagger_ui_and_redoc_load_everything_from_this_server(chromium, live_server):
     base = live_server.url
-    context = chromium.new_context(viewport={"width": 1200, "height": 900})
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     watch = Watch(page, base)
     page.goto(f"{base}/api/docs/")

@@ -1,6 +1,7 @@
 """Behaviour and comment entry on the report page: the API's services, errors beside the field, CSRF."""
 
 import datetime
+import re
 
 import pytest
 from django.test import Client
@@ -84,6 +85,34 @@ def test_an_admin_comments_in_any_subject_of_the_school(hillcrest):
     )
     assert response.status_code == 302
     assert StudentTermPerformance.objects.get(student=w.ben, term=w.term, subject=w.english).teacher_comment == "Ok"
+
+
+def test_an_admins_comment_choices_are_the_schools_subjects_read_once(hillcrest):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import SubjectFactory
+
+    w = hillcrest
+    SubjectFactory(school=w.school, name="Art")  # taught by nobody: an admin may still comment in it
+    elsewhere = SubjectFactory(name="Latin")  # another school's
+    client = signed_in(w.admin.user)
+    url = f"/students/{w.ben.pk}/report/"
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url).content.decode()
+    subject_reads = [q["sql"] for q in queries.captured_queries if 'FROM "schools_subject"' in q["sql"]]
+    assert len(subject_reads) == 1, subject_reads  # the subject selector's list, the comment's choices too
+    choices = page[page.index('id="id_comment-subject"') :]
+    choices = choices[: choices.index("</select>")]
+    assert [name for _, name in re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', choices)] == [
+        "Art",
+        "English",
+        "Maths",
+    ]
+    # The choices come from the list; what is posted is still checked against the subjects the admin may use.
+    refused = client.post(url, {"form": "comment", "comment-subject": elsewhere.pk, "comment-comment": "Hm."})
+    assert refused.status_code == 400
+    assert "Select a valid choice" in refused.content.decode()
 
 
 def test_guardians_and_students_cannot_post_and_forms_need_the_csrf_token(hillcrest, ann_user):

@@ -81,6 +81,7 @@ def test_each_page_reads_the_schools_terms_once_and_no_choices_through_a_cursor(
         f"/students/{w.ben.pk}/report/": admin,
         f"/classes/{w.klass.pk}/": w.moss.user,
         f"/schools/{w.school.pk}/health/": admin,
+        "/teacher/": w.moss.user,  # the current term and the comments due, from one list
     }
     for path, user in pages.items():
         client.force_login(user)

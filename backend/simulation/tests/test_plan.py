@@ -54,3 +54,20 @@ def test_nothing_happens_after_the_period():
             assert plan.first_day <= day.date <= plan.last_day
             for homework in day.homework:
                 assert homework.due_date <= plan.last_day
+
+
+def test_a_few_roll_calls_of_past_days_are_forgotten_never_the_last_days():
+    # Stopped on a Wednesday, as the demo stops at today: that day's lessons all have their roll call.
+    until = datetime.datetime(2026, 10, 14, 12, tzinfo=datetime.UTC)
+    plan = school_plan_make(seed=5, school_index=0, students=200, first_day=START, weeks=6, until=until)
+    lessons = [lesson for week in school_weeks(plan) for day in week for lesson in day.lessons]
+    assert plan.last_day == datetime.date(2026, 10, 14)
+    forgotten = [lesson for lesson in lessons if not lesson.marks]
+    last_day = [lesson for lesson in lessons if lesson.date == plan.last_day]
+    assert last_day and all(lesson.marks for lesson in last_day)
+    # 2% of the past days' lessons, drawn: between 1% and 3% of them, on more than a few days.
+    past = len(lessons) - len(last_day)
+    assert 0.01 * past <= len(forgotten) <= 0.03 * past, (len(forgotten), past)
+    assert len({lesson.date for lesson in forgotten}) > 5
+    # A forgotten roll call leaves the lesson itself in the plan: the timetable is still whole.
+    assert all(lesson.teacher == plan.classes[lesson.class_index].teacher_of[lesson.subject] for lesson in forgotten)
