@@ -143,6 +143,10 @@ else:
     }
 
 AUTH_USER_MODEL = "core.User"
+# Django's model backend, the signed-in user read with their profiles (one query for the role of every page).
+# Sessions made under the plain ModelBackend (before this setting) name a backend no longer listed: those users
+# sign in once more.
+AUTHENTICATION_BACKENDS = ["core.backends.ProfilesModelBackend"]
 # The pages' sign-in (dashboards); `/` sends each role to its home.
 LOGIN_URL = "sign-in"
 LOGIN_REDIRECT_URL = "home"
