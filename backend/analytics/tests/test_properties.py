@@ -20,6 +20,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from analytics import services
+from analytics.engine.flags import FLAGS, flag_keys, flags_compute
+from analytics.engine.machinery import stored_rows
+from analytics.keys import GRADES, MARKS
 from analytics.models import EarlyWarningSettings, StudentDailySummary, StudentTermPerformance, TeacherPerformanceMetric
 from analytics.tests.oracle import assert_summaries_exact
 from attendance.models import Attendance, Lesson
@@ -145,6 +148,16 @@ class SummaryMachine(RuleBasedStateMachine):
         # No summary row points at a deleted student, term or teacher (foreign keys are only checked
         # at commit, and the examples never commit).
         connection.check_constraints(table_names=SUMMARY_TABLES)
+
+    @invariant()
+    def flags_kept_by_kind_equal_the_whole_computation(self):
+        # The flags as a mark's or a grade's write recomputes them (the rules the change feeds, the others
+        # kept from the stored rows) equal the computation of every rule from source.
+        keys = flag_keys(Student.objects.values_list("id", flat=True))
+        whole = flags_compute(keys)
+        stored = stored_rows(FLAGS, keys)
+        for changed in ({MARKS}, {GRADES}, {MARKS, GRADES}):
+            assert flags_compute(keys, stored=stored, changed=frozenset(changed)) == whole, changed
 
     # -- helpers ---------------------------------------------------------------------------------
 
