@@ -14,16 +14,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from decimal import Decimal
 
-from django.db.models import F, Q, Window
+from django.db.models import Case, DateField, DecimalField, F, IntegerField, Q, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from analytics.definitions import mean_percentage, percentage
 from analytics.engine.machinery import STUDENT_LOCK, Computed, RefreshResult, Table, refresh
+from analytics.keys import GRADES, MARKS
 from analytics.models import StudentDailySummary, StudentFlag, StudentTermPerformance
 from core.dates import days_later, local_date
 from homework.models import Grade
-from schools.models import School, Student
+from schools.models import Student
 
 Reason = StudentFlag.Reason
 REASONS = tuple(Reason.values)
@@ -70,114 +71,191 @@ def flags_refresh(*, student_ids: Iterable[int], dry_run: bool = False) -> Refre
     return refresh(FLAGS, flag_keys(student_ids), flags_compute, dry_run=dry_run)
 
 
-def school_flag_settings(school_ids: Iterable[int]) -> dict[int, tuple[FlagRules, datetime.date]]:
-    """school id -> (its thresholds, the date its flags are as of)."""
-    now = timezone.now()
-    columns = [f"early_warning__{name}" for name in (*RULE_FIELDS, "flags_as_of")]
-    settings = {}
-    for row in School.objects.filter(id__in=set(school_ids)).order_by().values("id", "timezone", *columns):
-        has_row = row["early_warning__attendance_below"] is not None
-        rules = FlagRules(**{name: row[f"early_warning__{name}"] for name in RULE_FIELDS}) if has_row else FlagRules()
-        as_of = row["early_warning__flags_as_of"] or local_date(now, zoneinfo.ZoneInfo(row["timezone"]))
-        settings[row["id"]] = (rules, as_of)
-    return settings
-
-
 def _figure(value: Decimal | None) -> str | None:
     """A figure stored in the flag's JSON: a decimal as a string with 2 places."""
     return None if value is None else str(Decimal(value).quantize(Decimal("0.01")))
 
 
-def flags_compute(keys: set[FlagKey], **_) -> Computed:
-    """The flags of the keys' students that hold as of their school's flag date, each with its figures."""
-    student_ids = {student_id for student_id, _ in keys}
-    school_of = dict(Student.objects.filter(id__in=student_ids).order_by().values_list("id", "school_id"))
-    settings = school_flag_settings(set(school_of.values()))
-    by_school = defaultdict(set)
-    for student_id, school_id in school_of.items():
-        by_school[school_id].add(student_id)
-    if not by_school:
-        return {}
+# The rules whose inputs a change of one kind of source data can touch (``Keys.changed``): marks feed the
+# daily rows' attendance counts only; grades feed the grade windows and the term averages only. Homework
+# handed in and behaviour scores are other kinds of change, which recompute every rule.
+_RULES_FED_BY = {MARKS: frozenset({Reason.ATTENDANCE}), GRADES: frozenset({Reason.GRADES})}
 
-    def per_school(student_path: str, date_path: str, first_day) -> Q:
-        """The rows of each school's students dated first_day(rules, as_of)..as_of."""
+
+def rules_to_compute(changed: frozenset) -> frozenset:
+    """The rules whose inputs the change can touch: every rule unless only marks or only grades changed."""
+    if not changed or not changed <= _RULES_FED_BY.keys():
+        return frozenset(REASONS)
+    return frozenset().union(*(_RULES_FED_BY[kind] for kind in changed))
+
+
+def student_flag_settings(student_ids: Iterable[int]) -> dict[int, tuple[int, FlagRules, datetime.date, bool]]:
+    """student id -> (school id, the school's thresholds, the date its flags are as of, whether that date is
+    the school's stored flag date rather than today), in one query."""
+    now = timezone.now()
+    columns = [f"school__early_warning__{name}" for name in (*RULE_FIELDS, "flags_as_of")]
+    settings = {}
+    for row in (
+        Student.objects.filter(id__in=set(student_ids))
+        .order_by()
+        .values("id", "school_id", "school__timezone", *columns)
+    ):
+        has_row = row["school__early_warning__attendance_below"] is not None
+        rules = (
+            FlagRules(**{name: row[f"school__early_warning__{name}"] for name in RULE_FIELDS})
+            if has_row
+            else FlagRules()
+        )
+        stored_date = row["school__early_warning__flags_as_of"]
+        as_of = stored_date or local_date(now, zoneinfo.ZoneInfo(row["school__timezone"]))
+        settings[row["id"]] = (row["school_id"], rules, as_of, stored_date is not None)
+    return settings
+
+
+def _kept_as_computed(stored_flags: list[dict], school_id: int, as_of: datetime.date, school_date: bool) -> bool:
+    """Whether the student's stored flags (every rule's state: a row where it holds, none where it does not)
+    are as of ``as_of``, so a rule whose inputs did not change keeps its state exactly.
+
+    With a stored flag date, every flag of the school was computed as of it (the nightly job moves the date
+    and recomputes the school's flags in one transaction; every write since recomputed the rules it fed).
+    Without one the date is today: the student's state is known as of today only if some row says so (a
+    row as of today was written by a computation today, whole or of rules whose others were kept as of today).
+    """
+    if any(row["as_of"] != as_of or row["school_id"] != school_id for row in stored_flags):
+        return False
+    return school_date or bool(stored_flags)
+
+
+def flags_compute(keys: set[FlagKey], *, stored: dict | None = None, changed=frozenset()) -> Computed:
+    """The flags of the keys' students that hold as of their school's flag date, each with its figures.
+
+    When only marks (only grades) changed, a student whose stored flags are as of the flag date keeps the
+    state of the rules that do not read them (``stored``: the stored rows of the keys) and only the rules
+    they feed are recomputed."""
+    student_ids = {student_id for student_id, _ in keys}
+    settings = student_flag_settings(student_ids)
+    if not settings:
+        return {}
+    stored = stored or {}
+    fed = rules_to_compute(changed)
+    todo = {}  # student -> the rules to recompute
+    computed = {}
+    for student_id, (school_id, _, as_of, school_date) in settings.items():
+        flags = {reason: stored[student_id, reason] for reason in REASONS if (student_id, reason) in stored}
+        if fed != set(REASONS) and _kept_as_computed(list(flags.values()), school_id, as_of, school_date):
+            todo[student_id] = fed
+            for reason, row in flags.items():
+                if reason not in fed:
+                    computed[student_id, reason] = (school_id, {"as_of": row["as_of"], "figures": row["figures"]})
+        else:
+            todo[student_id] = frozenset(REASONS)
+
+    def per_school(student_path: str, date_path: str, first_day, reasons) -> Q:
+        """The rows of the students recomputing any of the reasons, dated first_day(rules, as_of)..as_of."""
         condition = Q(pk__in=[])
-        for school_id, students in by_school.items():
-            rules, as_of = settings[school_id]
-            dates = (first_day(rules, as_of), as_of)
+        by_window = defaultdict(set)
+        for student_id, (_, rules, as_of, _) in settings.items():
+            if todo[student_id] & reasons:
+                by_window[first_day(rules, as_of), as_of].add(student_id)
+        for dates, students in by_window.items():
             condition |= Q(**{f"{student_path}__in": students, f"{date_path}__range": dates})
         return condition
 
-    # Attendance: each student's latest marked dates up to the flag date (the most any school asks for).
-    most_dates = max(rules.attendance_dates for rules, _ in settings.values())
-    marked = defaultdict(list)
-    for row in (
-        StudentDailySummary.objects.filter(
-            per_school("student_id", "date", lambda rules, as_of: datetime.date.min), lessons_marked__gt=0
-        )
-        .annotate(latest=Window(RowNumber(), partition_by=[F("student_id")], order_by=F("date").desc()))
-        .filter(latest__lte=most_dates)
-        .order_by()
-        .values("student_id", "date", "lessons_attended", "lessons_counted")
-    ):
-        marked[row["student_id"]].append(row)
+    def recent_first(rules: FlagRules, as_of: datetime.date) -> datetime.date:
+        return days_later(as_of, -max(rules.homework_days, rules.behaviour_days))
 
-    # Homework and behaviour: the daily rows of the last days before the flag date.
-    recent_days = defaultdict(list)
-    for row in (
-        StudentDailySummary.objects.filter(
-            per_school(
+    # The daily rows, in one read: each student's latest marked dates up to the flag date (the most any
+    # school asks for) for attendance, and every row of the last days before it for homework and behaviour.
+    daily_rules = {Reason.ATTENDANCE, Reason.HOMEWORK, Reason.BEHAVIOUR}
+    marked, recent_days = defaultdict(list), defaultdict(list)
+    if any(reasons & daily_rules for reasons in todo.values()):
+        most_dates = max(rules.attendance_dates for _, rules, _, _ in settings.values())
+        is_marked = Case(When(lessons_marked__gt=0, then=Value(1)), default=Value(0))
+        wanted = per_school("student_id", "date", lambda rules, as_of: datetime.date.min, {Reason.ATTENDANCE})
+        wanted = Q(wanted, lessons_marked__gt=0, latest__lte=most_dates) | per_school(
+            "student_id", "date", recent_first, {Reason.HOMEWORK, Reason.BEHAVIOUR}
+        )
+        for row in (
+            StudentDailySummary.objects.filter(
+                per_school("student_id", "date", lambda rules, as_of: datetime.date.min, daily_rules)
+            )
+            .annotate(latest=Window(RowNumber(), partition_by=[F("student_id"), is_marked], order_by=F("date").desc()))
+            .filter(wanted)
+            .order_by()
+            .values(
                 "student_id",
                 "date",
-                lambda rules, as_of: days_later(as_of, -max(rules.homework_days, rules.behaviour_days)),
+                "lessons_marked",
+                "lessons_attended",
+                "lessons_counted",
+                "homework_due",
+                "homework_on_time",
+                "behavior_score",
+                "latest",
             )
-        )
-        .order_by()
-        .values("student_id", "date", "homework_due", "homework_on_time", "behavior_score")
-    ):
-        recent_days[row["student_id"]].append(row)
+        ):
+            student_id = row["student_id"]
+            _, rules, as_of, _ = settings[student_id]
+            reasons = todo[student_id]
+            if Reason.ATTENDANCE in reasons and row["lessons_marked"] > 0 and row["latest"] <= most_dates:
+                marked[student_id].append(row)
+            if reasons & {Reason.HOMEWORK, Reason.BEHAVIOUR} and row["date"] >= recent_first(rules, as_of):
+                recent_days[student_id].append(row)
 
-    # Grades: the two windows, by the homework's due date.
-    grades = defaultdict(list)
-    for student_id, due, score, maximum in (
-        Grade.objects.filter(
-            per_school(
+    # Grades (the two windows, by the homework's due date) and the term averages below the threshold (the
+    # subject rows of the term containing the flag date), in one read.
+    grades, low_averages = defaultdict(list), defaultdict(list)
+    if any(Reason.GRADES in reasons for reasons in todo.values()):
+        current_term = Q(pk__in=[])
+        for student_id, (school_id, _, as_of, _) in settings.items():
+            if Reason.GRADES in todo[student_id]:
+                current_term |= Q(
+                    student_id=student_id,
+                    term__school_id=school_id,
+                    term__start_date__lte=as_of,
+                    term__end_date__gte=as_of,
+                    average_grade__isnull=False,
+                )
+        window_grades = (
+            Grade.objects.filter(
+                per_school(
+                    "submission__student_id",
+                    "submission__homework__due_date",
+                    lambda rules, as_of: days_later(as_of, 1 - 2 * rules.grade_window_days),
+                    {Reason.GRADES},
+                )
+            )
+            .order_by()
+            .annotate(subject=Value(None, output_field=IntegerField()))
+            .values_list(
                 "submission__student_id",
                 "submission__homework__due_date",
-                lambda rules, as_of: days_later(as_of, 1 - 2 * rules.grade_window_days),
+                "score",
+                "submission__homework__max_score",
+                "subject",
             )
         )
-        .order_by()
-        .values_list(
-            "submission__student_id", "submission__homework__due_date", "score", "submission__homework__max_score"
+        term_averages = (
+            StudentTermPerformance.objects.filter(current_term)
+            .order_by()
+            .annotate(
+                due=Value(None, output_field=DateField()),
+                maximum=Value(None, output_field=DecimalField(max_digits=7, decimal_places=2)),
+            )
+            .values_list("student_id", "due", "average_grade", "maximum", "subject_id")
         )
-    ):
-        grades[student_id].append((due, score, maximum))
+        averages = []
+        for student_id, due, score, maximum, subject_id in window_grades.union(term_averages, all=True):
+            if subject_id is None:
+                grades[student_id].append((due, score, maximum))
+            else:
+                averages.append((subject_id, student_id, score))
+        for subject_id, student_id, average in sorted(averages, key=lambda row: row[:2]):
+            # Compared here, in decimals: SQLite keeps the column as a float.
+            if Decimal(average) < settings[student_id][1].term_average_below:
+                low_averages[student_id].append({"subject_id": subject_id, "average": _figure(average)})
 
-    # Term averages: the subject rows of the term containing the flag date.
-    low_averages = defaultdict(list)
-    current_term = Q(pk__in=[])
-    for school_id, students in by_school.items():
-        rules, as_of = settings[school_id]
-        current_term |= Q(
-            student_id__in=students,
-            term__school_id=school_id,
-            term__start_date__lte=as_of,
-            term__end_date__gte=as_of,
-            average_grade__isnull=False,
-        )
-    for student_id, subject_id, average in (
-        StudentTermPerformance.objects.filter(current_term)
-        .order_by("subject_id")
-        .values_list("student_id", "subject_id", "average_grade")
-    ):
-        # Compared here, in decimals: SQLite keeps the column as a float.
-        if Decimal(average) < settings[school_of[student_id]][0].term_average_below:
-            low_averages[student_id].append({"subject_id": subject_id, "average": _figure(average)})
-
-    computed = {}
-    for student_id, school_id in school_of.items():
-        rules, as_of = settings[school_id]
+    for student_id, (school_id, rules, as_of, _) in settings.items():
         figures = {
             Reason.ATTENDANCE: _attendance(marked.get(student_id, []), rules, as_of),
             Reason.HOMEWORK: _homework(recent_days.get(student_id, []), rules, as_of),
@@ -186,9 +264,9 @@ def flags_compute(keys: set[FlagKey], **_) -> Computed:
         }
         for reason, holding in figures.items():
             key = (student_id, str(reason))
-            if holding is not None and key in keys:
+            if reason in todo[student_id] and holding is not None and key in keys:
                 computed[key] = (school_id, {"as_of": as_of, "figures": holding})
-    return computed
+    return {key: value for key, value in computed.items() if key in keys}
 
 
 def _attendance(rows: list[dict], rules: FlagRules, as_of: datetime.date) -> dict | None:

@@ -315,3 +315,51 @@ def test_each_school_has_its_own_thresholds_and_date(w):
     }
     assert flags(w) == {}  # the default: two scores needed
     assert_summaries_exact()
+
+
+# --- which rules a write recomputes ----------------------------------------------------------------
+
+
+def test_without_a_stored_flag_date_a_mark_recomputes_every_rule_unless_the_flags_are_as_of_today(w, time_machine):
+    """A mark feeds only the attendance rule, but the other rules' state is kept only when it is known to be as
+    of the flag date; without a stored date that is today, and the day moves on with no write."""
+    EarlyWarningSettings.objects.filter(school=w.school).update(flags_as_of=None)  # flags as of today
+
+    def today(day: datetime.date) -> None:
+        time_machine.move_to(datetime.datetime.combine(day, datetime.time(12), tzinfo=datetime.UTC), tick=False)
+
+    after = [AS_OF + datetime.timedelta(days=n) for n in range(3)]
+    today(after[0])
+    for due in (days_before(1), days_before(2), AS_OF):
+        homework(w, due)
+    assert flags(w) == {}  # 2 missing: the homework due today is not missing yet
+    today(after[1])
+    # No stored flag: nothing says the rules are as of today; all four are recomputed and the third is missing.
+    mark(w, after[1], "ABSENT")
+    assert flags(w)["homework"]["missing"] == 3
+    assert_summaries_exact()
+    homework(w, after[1])  # due today: not missing yet
+    today(after[2])
+    # The stored flag is as of yesterday: the mark recomputes every rule as of today (4 missing).
+    first = mark(w, after[2], "ABSENT")
+    assert flags(w)["homework"] == {"missing": 4, "due": 4, "days": 14, "threshold": 3}
+    assert {flag.as_of for flag in StudentFlag.objects.filter(student=w.student)} == {after[2]}
+    assert_summaries_exact()
+    # Now the flags are as of today: a mark recomputes the attendance rule, the homework flag is kept.
+    first.status = "LATE"
+    first.save()
+    assert (flags(w)["attendance"]["attended"], flags(w)["attendance"]["counted"]) == (1, 2)
+    assert flags(w)["homework"]["missing"] == 4
+    assert_summaries_exact()
+
+
+def test_with_a_stored_flag_date_a_grade_recomputes_only_the_grades_rule(w):
+    """A grade leaves the other rules as they are stored (the flag date is stored: every flag is as of it)."""
+    marks_on_dates(w, ["ABSENT"] * 3)
+    for due in (days_before(1), days_before(2), days_before(3)):
+        homework(w, due)
+    assert set(flags(w)) == {"attendance", "homework"}
+    graded(w, days_before(4), "5")  # a term average of 25% < 40
+    assert set(flags(w)) == {"attendance", "homework", "grades"}
+    assert flags(w)["grades"]["low_subjects"] == [{"subject_id": w.maths.pk, "average": "25.00"}]
+    assert_summaries_exact()

@@ -26,9 +26,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from analytics import services
 from analytics.engine.daily import DAILY, daily_compute, daily_keys_discover
-from analytics.engine.machinery import Lookups, refresh
+from analytics.engine.flags import FLAGS, flag_keys, flags_compute
+from analytics.engine.machinery import Lookups, refresh, stored_rows
 from analytics.engine.school_day import SCHOOL_DAY, school_day_compute, school_days_discover
 from analytics.engine.term_attendance import TERM_ATTENDANCE, term_attendance_compute, term_attendance_keys_discover
+from analytics.keys import GRADES, MARKS
 from analytics.models import EarlyWarningSettings, StudentDailySummary, StudentTermPerformance, TeacherPerformanceMetric
 from analytics.tests.oracle import assert_summaries_exact
 from attendance.models import Attendance, Lesson
@@ -179,6 +181,16 @@ class SummaryMachine(RuleBasedStateMachine):
         """The writes recompute the daily rows, the term attendance and the school days in the database
         (``engine.sql``); the rebuild's check recomputes every table in Python and compares: no difference."""
         assert [str(d) for d in python_differences(self.school.pk)] == []
+
+    @invariant()
+    def flags_kept_by_kind_equal_the_whole_computation(self):
+        # The flags as a mark's or a grade's write recomputes them (the rules the change feeds, the others
+        # kept from the stored rows) equal the computation of every rule from source.
+        keys = flag_keys(Student.objects.values_list("id", flat=True))
+        whole = flags_compute(keys)
+        stored = stored_rows(FLAGS, keys)
+        for changed in ({MARKS}, {GRADES}, {MARKS, GRADES}):
+            assert flags_compute(keys, stored=stored, changed=frozenset(changed)) == whole, changed
 
     # -- helpers ---------------------------------------------------------------------------------
 

@@ -20,11 +20,12 @@ pytestmark = pytest.mark.django_db
 # Six summary tables (daily, term, teacher week, student term attendance, school day, early-warning flags)
 # are brought up to date in the writer's transaction, after one lock statement. The daily rows and their two
 # rollups are one set-based statement each (engine/sql.py); the others a few reads each, one upsert, one
-# delete. Measured on PostgreSQL: new mark 25, corrected 28, deleted 25, roll calls 31 to 32 (SQLite 22 to
-# 30; before the set-based writes 34, 37, 33, 40 to 41, SQLite 30 to 39); the flags cost 7 to 9 of them
-# (their reads: students, thresholds, the latest marked days, the recent days, the grades, the term averages,
-# the stored flags). test_write_profile.py lists every statement (run it with -s).
-UPPER_BOUND = 32
+# delete. The flags cost 4 or 5 of them (their stored rows, the students with their school's thresholds and
+# flag date, the daily rows, the grades with the term averages unless only the attendance rule is recomputed,
+# the upsert); the school weeks of the teacher medians 4 when a teacher week changed (lock, stored rows, the
+# teacher weeks, the upsert). test_write_profile.py lists every statement (run it with -s); the counts measured
+# are in docs/benchmarks.md, "Writes: where the queries go".
+UPPER_BOUND = 38
 STATUSES = ("PRESENT", "LATE", "ABSENT", "EXCUSED")
 
 
