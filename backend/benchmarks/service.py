@@ -360,12 +360,7 @@ def reads_measure(
                     html = pages.page_fetch(port=port, path=path, cookie=credentials["cookie"])
                     figures["weight", name] = pages.first_load_weight(html, base=path)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        _server_stop(server)
         pages.sessions_delete(
             credentials["cookie"] for _, credentials in page_paths.values() if "cookie" in credentials
         )
