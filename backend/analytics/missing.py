@@ -145,29 +145,54 @@ def roll_calls_today(*, schools: list[School], todays: dict[int, datetime.date])
     return {"lessons": counts["lessons"], "not_taken": counts["not_taken"]}
 
 
-def school_missing_data(
-    *, school: School, weeks: list[datetime.date], today: datetime.date, terms: list[AcademicTerm] | None = None
-) -> dict:
-    """Every teacher of the school with their missing figures (see missing_data), by name. ``terms``: every term
-    of the school, if the caller has read them already."""
-    teachers = list(Teacher.objects.filter(school=school).select_related("user"))
-    teachers.sort(key=lambda teacher: (str(teacher).casefold(), teacher.pk))
+def school_teachers(*, school: School) -> list[dict]:
+    """Every teacher of the school as {"id", "name"}, by name (case-insensitively, then id): the order of the
+    missing-data table, read as plain values (a page of the table is a slice of this list)."""
+    teachers = [
+        {"id": teacher_id, "name": f"{first_name} {last_name}".strip() or username}  # Teacher.__str__
+        for teacher_id, first_name, last_name, username in Teacher.objects.filter(school=school).values_list(
+            "id", "user__first_name", "user__last_name", "user__username"
+        )
+    ]
+    teachers.sort(key=lambda teacher: (teacher["name"].casefold(), teacher["id"]))
+    return teachers
+
+
+def teacher_rows(
+    *,
+    school: School,
+    teachers: list[dict],
+    weeks: list[datetime.date],
+    today: datetime.date,
+    terms: list[AcademicTerm] | None = None,
+) -> list[dict]:
+    """The missing figures (see missing_data) of ``teachers`` (``school_teachers``' rows, or a page of them), in
+    their order: each teacher's weeks, the weeks' totals, today's roll calls and the comments missing."""
     figures = missing_data(
-        school=school, teacher_ids=[teacher.pk for teacher in teachers], weeks=weeks, today=today, terms=terms
+        school=school, teacher_ids=[teacher["id"] for teacher in teachers], weeks=weeks, today=today, terms=terms
     )
     rows = []
     for teacher in teachers:
-        own = figures[teacher.pk]
+        own = figures[teacher["id"]]
         week_rows = [{"week_start": week, **own["weeks"][week]} for week in weeks]
         rows.append(
             {
-                "teacher": {"id": teacher.pk, "name": str(teacher)},
+                "teacher": teacher,
                 "weeks": week_rows,
                 "totals": {name: sum(week[name] for week in week_rows) for name in WEEK_FIGURES},
                 "today": own["today"],
                 "comments": own["comments"],
             }
         )
+    return rows
+
+
+def school_missing_data(
+    *, school: School, weeks: list[datetime.date], today: datetime.date, terms: list[AcademicTerm] | None = None
+) -> dict:
+    """Every teacher of the school with their missing figures (see missing_data), by name. ``terms``: every term
+    of the school, if the caller has read them already."""
+    rows = teacher_rows(school=school, teachers=school_teachers(school=school), weeks=weeks, today=today, terms=terms)
     return {
         "school": {"id": school.pk, "name": school.name},
         "today": today,

@@ -479,10 +479,10 @@ def health_period(
 # --- pages: lists the dashboards show beside the API's figures -------------------------------------
 
 
-def students_below_attendance(*, term: AcademicTerm, threshold: Decimal = LOW_ATTENDANCE) -> list[dict]:
-    """The students that ``school_health``'s ``low_attendance`` counts, by name: term attendance below the
-    threshold, lowest first."""
-    rows = (
+def students_below_attendance_rows(*, term: AcademicTerm, threshold: Decimal = LOW_ATTENDANCE):
+    """The students that ``school_health``'s ``low_attendance`` counts, lowest attendance first, as a queryset
+    of plain value tuples (a page of them is a slice of it; ``below_items`` makes them rows)."""
+    return (
         StudentTermAttendance.objects.filter(term=term, attendance_percentage__lt=threshold)
         .order_by("attendance_percentage", "student__last_name", "student__first_name", "student_id")
         .values_list(
@@ -496,7 +496,11 @@ def students_below_attendance(*, term: AcademicTerm, threshold: Decimal = LOW_AT
             "days_absent",
         )
     )
-    # Plain rows, not model instances: the list grows with the school, and is read on every school-health page.
+
+
+def below_items(rows) -> list[dict]:
+    """``students_below_attendance_rows`` (or a slice of them) as rows: plain dicts, not model instances, since
+    the list grows with the school and is read on every school-health page."""
     return [
         {
             "id": student_id,
@@ -509,6 +513,12 @@ def students_below_attendance(*, term: AcademicTerm, threshold: Decimal = LOW_AT
         }
         for student_id, first_name, last_name, class_group, percentage, attended, counted, absent in rows
     ]
+
+
+def students_below_attendance(*, term: AcademicTerm, threshold: Decimal = LOW_ATTENDANCE) -> list[dict]:
+    """Every student that ``school_health``'s ``low_attendance`` counts, by name: term attendance below the
+    threshold, lowest first."""
+    return below_items(students_below_attendance_rows(term=term, threshold=threshold))
 
 
 def student_term_attendance(*, student: Student, term: AcademicTerm | None) -> dict | None:

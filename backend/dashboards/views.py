@@ -344,8 +344,11 @@ def _schools_in_scope(user):
     return in_users_school(School.objects.order_by("name", "pk"), user=user, school_field="pk")
 
 
-# The students at risk on school health, 50 a page: the page size of the API's JSON list of them.
+# The long lists of school health, a page each: the students at risk and those below 90% 50 a page (the page
+# size of the API's JSON lists), the teachers' missing data 20 a page; each list's CSV has every row.
 AT_RISK_PAGE_SIZE = settings.REST_FRAMEWORK["PAGE_SIZE"]
+BELOW_PAGE_SIZE = settings.REST_FRAMEWORK["PAGE_SIZE"]
+MISSING_PAGE_SIZE = 20
 
 
 def page_link(request, param: str, number: int) -> str:
@@ -357,19 +360,40 @@ def page_link(request, param: str, number: int) -> str:
     return f"?{query.urlencode()}" if query else request.path
 
 
-def _at_risk(request, school: School, number: int | None) -> dict:
-    """One page of the school's students at risk (by class, then name), with its place in the whole list: a page
-    number past the end shows the last page, as the list may have shrunk since the link was made."""
-    students = selectors.students_at_risk(students=Student.objects.filter(school=school))
-    page = Paginator(students, AT_RISK_PAGE_SIZE).get_page(number or 1)
+def _paged(request, items, *, size: int, param: str, number: int | None, convert=list) -> dict:
+    """One page of ``items`` (a list or a queryset, sliced for the page only), ``convert``-ed, with its place in
+    the whole list and the links to the pages around it (``param``: the page's query parameter). A number past
+    the end shows the last page, as the list may have shrunk since the link was made."""
+    page = Paginator(items, size).get_page(number or 1)
     return {
-        "items": selectors.at_risk_items(students=page.object_list),
+        "items": convert(page.object_list),
         "count": page.paginator.count,
         "first": page.start_index(),
         "last": page.end_index(),
-        "previous": page_link(request, "at_risk_page", page.number - 1) if page.has_previous() else None,
-        "next": page_link(request, "at_risk_page", page.number + 1) if page.has_next() else None,
+        "previous": page_link(request, param, page.number - 1) if page.has_previous() else None,
+        "next": page_link(request, param, page.number + 1) if page.has_next() else None,
     }
+
+
+def _at_risk(request, school: School, number: int | None) -> dict:
+    """One page of the school's students at risk (by class, then name)."""
+    students = selectors.students_at_risk(students=Student.objects.filter(school=school))
+    return _paged(
+        request,
+        students,
+        size=AT_RISK_PAGE_SIZE,
+        param="at_risk_page",
+        number=number,
+        convert=lambda page: selectors.at_risk_items(students=page),
+    )
+
+
+def _below(request, term: AcademicTerm | None, number: int | None) -> dict:
+    """One page of the students below 90% attendance in the term (lowest first)."""
+    rows = selectors.students_below_attendance_rows(term=term) if term else []
+    return _paged(
+        request, rows, size=BELOW_PAGE_SIZE, param="below_page", number=number, convert=selectors.below_items
+    )
 
 
 def _health(school, term):
@@ -407,12 +431,12 @@ def school_health(request, school_id: int):
         request,
         "dashboards/school_health.html",
         {
-            **_missing_and_improved(school, term, terms),
+            **_missing_and_improved(request, school, term, terms, query.cleaned_data.get("missing_page")),
             "school": school,
             "term": term,
             "query": query,
             "health": health,
-            "below": selectors.students_below_attendance(term=term) if term else [],
+            "below": _below(request, term, query.cleaned_data.get("below_page")),
             "at_risk": _at_risk(request, school, query.cleaned_data.get("at_risk_page")),
             "at_risk_csv": api_csv("students-at-risk", school=school.pk),
             "today_note": f"{health['today']['students_present']} of {health['today']['students_marked']} students in",
@@ -500,14 +524,26 @@ def class_report_cards(request, class_group_id: int):
 MISSING_WEEKS = 4
 
 
-def _missing_and_improved(school: School, term: AcademicTerm | None, terms: list[AcademicTerm]) -> dict:
-    """The teachers' missing data over the last 4 weeks and the most improved students of the term (``terms``:
-    the school's, read once by the page)."""
+def _missing_and_improved(
+    request, school: School, term: AcademicTerm | None, terms: list[AcademicTerm], missing_page: int | None
+) -> dict:
+    """One page of the teachers' missing data over the last 4 weeks (only that page's figures are counted) and
+    the most improved students of the term (``terms``: the school's, read once by the page)."""
     today = selectors.school_today(school=school)
     this_week = week_start(today)
     weeks = [this_week - datetime.timedelta(weeks=back) for back in range(MISSING_WEEKS - 1, -1, -1)]
     return {
-        "missing": missing.school_missing_data(school=school, weeks=weeks, today=today, terms=terms),
+        "missing": _paged(
+            request,
+            missing.school_teachers(school=school),
+            size=MISSING_PAGE_SIZE,
+            param="missing_page",
+            number=missing_page,
+            convert=lambda page: missing.teacher_rows(
+                school=school, teachers=page, weeks=weeks, today=today, terms=terms
+            ),
+        ),
+        "missing_weeks": len(weeks),
         "missing_csv": api_csv("missing-data", school=school.pk, weeks=MISSING_WEEKS),
         "improved": progress.most_improved(term=term, students=school.students.all()) if term else None,
         "improved_csv": api_csv("most-improved", school=school.pk, term=term.pk if term else None),

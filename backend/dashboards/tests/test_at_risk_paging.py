@@ -51,10 +51,10 @@ def at_risk_ids(html: str) -> list[int]:
     return [int(student) for student in re.findall(r'<tr data-at-risk="(\d+)">', html)]
 
 
-def pager(html: str) -> dict:
-    nav = re.search(r'<nav class="pager"[^>]*>(.*?)</nav>', html, re.S)[1]
+def pager(html: str, label: str = "Students at risk", figure: str = "at-risk-shown") -> dict:
+    nav = re.search(rf'<nav class="pager" aria-label="{label}, pages">(.*?)</nav>', html, re.S)[1]
     links = {rel: html_module.unescape(href) for href, rel in re.findall(r'<a href="([^"]+)" rel="(\w+)">', nav)}
-    shown = re.search(r'<span data-figure="at-risk-shown">([^<]+)</span>', nav)[1]
+    shown = re.search(rf'<span data-figure="{figure}">([^<]+)</span>', nav)[1]
     return {"shown": shown, **links}
 
 
@@ -131,7 +131,7 @@ def test_a_school_with_no_flag_has_no_pager(hillcrest):
     html = signed_in(w.admin.user).get(f"/schools/{w.school.pk}/health/?at_risk_page=2").content.decode()
     assert "Students at risk (0)" in html
     assert "No student is flagged." in html
-    assert '<nav class="pager"' not in html
+    assert 'aria-label="Students at risk, pages"' not in html
 
 
 def test_another_schools_health_is_404_on_any_page(crowded):
