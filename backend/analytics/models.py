@@ -384,7 +384,18 @@ class StudentStandingSnapshot(models.Model):
                 name="standing_snapshot_overall_unique",
             ),
         ]
-        indexes = [models.Index(fields=["term", "date"]), models.Index(fields=["student", "term", "date"])]
+        indexes = [
+            models.Index(fields=["term", "date"]),
+            models.Index(fields=["student", "term", "date"]),
+            # The overall rows of a date with their average (covering on PostgreSQL): the most improved compare
+            # two dates' overall averages of every student of a school, read from this index alone.
+            models.Index(
+                fields=["term", "date", "student"],
+                include=["average"],
+                condition=models.Q(subject__isnull=True),
+                name="standing_snapshot_overall_date",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.student} {self.date} {self.subject or 'overall'}: {self.average}"
