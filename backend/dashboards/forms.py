@@ -75,11 +75,13 @@ class TermQueryForm(TermsMixin, forms.Form):
 
 class SchoolHealthQueryForm(TermQueryForm):
     """School health's query: the term, and which page of each long list: the students at risk and those below
-    90% attendance (50 a page, as the API's JSON lists) and the teachers' missing data (20 a page)."""
+    90% attendance (50 a page, as the API's JSON lists), the teachers' missing data and the classes compared (20 a
+    page)."""
 
     at_risk_page = forms.IntegerField(required=False, min_value=1)
     below_page = forms.IntegerField(required=False, min_value=1)
     missing_page = forms.IntegerField(required=False, min_value=1)
+    classes_page = forms.IntegerField(required=False, min_value=1)
 
 
 class BehaviourScoreForm(forms.Form):

@@ -345,10 +345,12 @@ def _schools_in_scope(user):
 
 
 # The long lists of school health, a page each: the students at risk and those below 90% 50 a page (the page
-# size of the API's JSON lists), the teachers' missing data 20 a page; each list's CSV has every row.
+# size of the API's JSON lists), the teachers' missing data and the classes compared 20 a page; each list's CSV
+# has every row.
 AT_RISK_PAGE_SIZE = settings.REST_FRAMEWORK["PAGE_SIZE"]
 BELOW_PAGE_SIZE = settings.REST_FRAMEWORK["PAGE_SIZE"]
 MISSING_PAGE_SIZE = 20
+CLASSES_PAGE_SIZE = 20
 
 
 def page_link(request, param: str, number: int) -> str:
@@ -391,8 +393,19 @@ def _at_risk(request, school: School, number: int | None) -> dict:
 def _below(request, term: AcademicTerm | None, number: int | None) -> dict:
     """One page of the students below 90% attendance in the term (lowest first)."""
     rows = selectors.students_below_attendance_rows(term=term) if term else []
+    return _paged(request, rows, size=BELOW_PAGE_SIZE, param="below_page", number=number, convert=selectors.below_items)
+
+
+def _classes(request, school: School, term: AcademicTerm | None, number: int | None) -> dict:
+    """One page of the school's classes compared (by grade level, then name): only that page's figures read."""
+    ids = school.class_groups.order_by("grade_level", "name", "pk").values_list("pk", flat=True)
     return _paged(
-        request, rows, size=BELOW_PAGE_SIZE, param="below_page", number=number, convert=selectors.below_items
+        request,
+        ids,
+        size=CLASSES_PAGE_SIZE,
+        param="classes_page",
+        number=number,
+        convert=lambda page: selectors.classes_compared(term=term, class_group_ids=list(page)),
     )
 
 
@@ -426,7 +439,7 @@ def school_health(request, school_id: int):
         name = f"school-{school.pk}-{term.pk if term else 'no-term'}-{table.name}.csv"
         return csv_response(table=table, items=rows, filename=name)
     health = _health(school, term)
-    classes = selectors.classes_compared(term=term, class_group_ids=school.class_groups.values_list("pk", flat=True))
+    classes = _classes(request, school, term, query.cleaned_data.get("classes_page"))
     return render(
         request,
         "dashboards/school_health.html",
@@ -443,13 +456,20 @@ def school_health(request, school_id: int):
             "below_note": f"of {health['low_attendance']['of']} students" if health["low_attendance"] else None,
             "roll_calls_note": f"of {health['roll_calls_today']['lessons']} lessons today",
             "classes": classes,
+            # A school with more classes than a page: the chart says which of them it shows.
+            "classes_title": "Classes compared"
+            + (
+                f", {classes['first']}–{classes['last']} of {classes['count']}"
+                if classes["next"] or classes["previous"]
+                else ""
+            ),
             "report_cards": latest_job(request, school=school),
             "term_param": f"&term={term.pk}" if term and query.cleaned_data.get("term") else "",
             "weekly_csv": api_csv("school-health", school=school.pk, term=term.pk if term else None, table="weekly"),
             "charts": {
                 "money": charts.health_money(health),
                 "rates": charts.health_rates(health),
-                "classes": charts.classes_compared(classes),
+                "classes": charts.classes_compared(classes["items"]),
             },
         },
     )

@@ -11,6 +11,7 @@ from django.test import Client
 
 from analytics.models import StudentTermAttendance
 from dashboards.tests.test_at_risk_paging import pager
+from dashboards.tests.test_pages import chart_specs
 from tests.factories import ClassGroupFactory, StudentFactory, TeacherFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -152,7 +153,7 @@ def test_the_missing_data_is_paged_20_teachers_by_name_with_the_apis_figures(sta
     assert re.search(r"<td>(\d+)</td>", moss)[1] == str(api[w.moss.pk]["totals"]["lessons_held"])
 
 
-@pytest.mark.parametrize("param", ["below_page", "missing_page"])
+@pytest.mark.parametrize("param", ["below_page", "missing_page", "classes_page"])
 @pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])
 def test_a_page_number_that_is_not_one_or_more_is_a_400_naming_it(hillcrest, param, value):
     w = hillcrest
@@ -165,3 +166,51 @@ def test_a_page_past_the_end_shows_the_last_page(staffed):
     w = staffed
     html = signed_in(w.admin.user).get(f"/schools/{w.school.pk}/health/?missing_page=9").content.decode()
     assert row_ids(html, "missing", "data-teacher") == expected_teachers(w)[20:]
+
+
+@pytest.fixture
+def many_classes(hillcrest):
+    """The hand-worked school's Grade 7A and 24 empty classes more: Grade 8 C01..C12 and Grade 6 C13..C24 (made in
+    this order, so by grade level then name the Grade 6 ones come first)."""
+    w = hillcrest
+    w.more_classes = [ClassGroupFactory(school=w.school, name=f"C{n:02d}", grade_level=8) for n in range(12, 0, -1)]
+    w.more_classes += [ClassGroupFactory(school=w.school, name=f"C{n:02d}", grade_level=6) for n in range(24, 12, -1)]
+    return w
+
+
+def test_the_classes_compared_are_paged_20_with_the_chart_saying_which(many_classes):
+    w = many_classes
+    sixth = sorted((k for k in w.more_classes if k.grade_level == 6), key=lambda k: k.name)
+    eighth = sorted((k for k in w.more_classes if k.grade_level == 8), key=lambda k: k.name)
+    order = [k.pk for k in sixth] + [w.klass.pk] + [k.pk for k in eighth]
+    client = signed_in(w.admin.user)
+
+    first = client.get(f"/schools/{w.school.pk}/health/?term={w.term.pk}").content.decode()
+    specs = chart_specs(first)
+    assert [row[0] for row in specs["chart-classes"]["table"]["rows"]] == [f"C{n:02d}" for n in range(13, 25)] + [
+        "Grade 7A"
+    ] + [f"C{n:02d}" for n in range(1, 8)]
+    # Grade 7A's figures on its page are those of the single-class school health test (test_pages).
+    assert ["Grade 7A", 3, "61.90", "74.03"] in specs["chart-classes"]["table"]["rows"]
+    assert "Classes compared, 1–20 of 25" in first
+    links = re.search(r'<ul class="class-links">(.*?)</ul>', first, re.S)[1]
+    assert [int(pk) for pk in re.findall(r'href="/classes/(\d+)/"', links)] == order[:20]
+    nav = pager(first, "Classes", "classes-shown")
+    assert nav == {"shown": "1–20 of 25", "next": f"?term={w.term.pk}&classes_page=2#classes-h"}
+
+    second = client.get(f"/schools/{w.school.pk}/health/?term={w.term.pk}&classes_page=2").content.decode()
+    assert [row[0] for row in chart_specs(second)["chart-classes"]["table"]["rows"]] == [
+        f"C{n:02d}" for n in range(8, 13)
+    ]
+    assert "Classes compared, 21–25 of 25" in second
+    # The CSV of the classes compared has every class.
+    response = client.get(f"/schools/{w.school.pk}/health/?term={w.term.pk}&classes_page=2&format=csv&table=classes")
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert len(body.splitlines()) == 1 + 25
+
+
+def test_a_school_with_one_page_of_classes_has_the_plain_chart_title(hillcrest):
+    w = hillcrest
+    html = signed_in(w.admin.user).get(f"/schools/{w.school.pk}/health/").content.decode()
+    assert "<figcaption>Classes compared</figcaption>" in html
+    assert pager(html, "Classes", "classes-shown") == {"shown": "1–1 of 1"}
