@@ -10,7 +10,20 @@ from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
 
-from django.db.models import Count, Exists, F, FilteredRelation, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    FilteredRelation,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Cast, Round
 from django.utils import timezone
 
 from analytics import missing, progress
@@ -608,52 +621,42 @@ def classes_compared(*, term: AcademicTerm | None, class_group_ids: Iterable[int
     """Per class, over its active students' term rows: attendance (attended / counted lessons, all summed)
     and the class average (the mean of its students' overall averages, half-up to 2 places).
 
-    One query: a row per active student of each class (a class without one has a row of its own) with the
-    student's term attendance and standing beside it (one of each per student and term, so no row repeats)."""
+    One query, a row per class: the database sums each class's active students' term attendance and their
+    overall averages in whole hundredths (each average has two places, so the hundredths are whole numbers and
+    the sums exact on either database: no floating-point sum of decimals on SQLite), and counts them; the mean
+    is divided and rounded here. A student has one attendance row and one standing per term, so no row repeats.
+    """
     # A queryset of ids is read as a subquery of this one (no round trip of its own).
     ids = class_group_ids if isinstance(class_group_ids, QuerySet) else list(class_group_ids)
     rows = ClassGroup.objects.filter(pk__in=ids).annotate(
         active=FilteredRelation("students", condition=Q(students__active=True))
     )
-    figures = ["active__pk"]
+    figures = {"students": Count("active__pk")}
     if term is not None:
         rows = rows.annotate(
             attendance=FilteredRelation("active__term_attendance", condition=Q(active__term_attendance__term=term)),
             standing=FilteredRelation("active__term_standings", condition=Q(active__term_standings__term=term)),
         )
-        figures += ["attendance__lessons_attended", "attendance__lessons_counted", "standing__overall_average"]
-    totals = {}  # in the classes' order
-    for klass_id, name, grade_level, student, *term_figures in rows.order_by("grade_level", "name", "pk").values_list(
-        "pk", "name", "grade_level", *figures
-    ):
-        klass = totals.setdefault(
-            klass_id,
-            {"name": name, "grade_level": grade_level, "students": 0, "attended": 0, "counted": 0, "averages": []},
-        )
-        if student is None:
-            continue
-        klass["students"] += 1
-        attended, counted, average = term_figures or (None, None, None)
-        klass["attended"] += attended or 0
-        klass["counted"] += counted or 0
-        if average is not None:
-            klass["averages"].append(average)
-    return [
-        {
-            "id": klass_id,
-            "name": klass["name"],
-            "grade_level": klass["grade_level"],
-            "students": klass["students"],
-            "attendance_rate": percentage(klass["attended"], klass["counted"]),
-            "average_grade": (
-                # The sum of 2-place decimals is exact in Decimal; one Fraction for the division.
-                round_half_up(Fraction(sum(klass["averages"], Decimal(0))) / len(klass["averages"]))
-                if klass["averages"]
-                else None
-            ),
+        figures |= {
+            "attended": Sum("attendance__lessons_attended"),
+            "counted": Sum("attendance__lessons_counted"),
+            "cents": Sum(Cast(Round(F("standing__overall_average") * 100), IntegerField())),
+            "averages": Count("standing__overall_average"),
         }
-        for klass_id, klass in totals.items()
-    ]
+    result = []
+    for row in rows.values("pk", "name", "grade_level").annotate(**figures).order_by("grade_level", "name", "pk"):
+        averages = row.get("averages") or 0
+        result.append(
+            {
+                "id": row["pk"],
+                "name": row["name"],
+                "grade_level": row["grade_level"],
+                "students": row["students"],
+                "attendance_rate": percentage(row.get("attended") or 0, row.get("counted") or 0),
+                "average_grade": round_half_up(Fraction(row["cents"], 100 * averages)) if averages else None,
+            }
+        )
+    return result
 
 
 # --- early warning ----------------------------------------------------------------------------------
