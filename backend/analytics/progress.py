@@ -213,7 +213,6 @@ def _group_write(term: AcademicTerm, group: Q, days: list[datetime.date]) -> Sna
                 inserter.add(day, standings.items())
                 created += len(standings)
                 continue
-            inserter.flush()  # the day's read and writes below go on the same connection
             rows = (
                 StudentStandingSnapshot.objects.select_for_update()
                 .filter(term=term, date=day, student_id__in=students)
