@@ -7,13 +7,14 @@ within the class or the grade level by the school's setting, standard competitio
 in docs/metrics.md, "Progress over the term".
 """
 
+import bisect
 import datetime
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, FilteredRelation, Q, Window
 from django.db.models.functions import Rank, Round
 
@@ -35,20 +36,6 @@ def snapshot_day(*, term: AcademicTerm, today: datetime.date) -> datetime.date |
     None before the term has had a day."""
     day = min(today - datetime.timedelta(days=1), term.end_date)
     return day if day >= term.start_date else None
-
-
-def _ranks(values: dict[SnapshotKey, int], partition_of: dict[SnapshotKey, object]) -> dict[SnapshotKey, tuple]:
-    """(rank, rank_of) of each key with a partition, by value descending within it; standard competition ranking."""
-    groups = defaultdict(list)
-    for key, part in partition_of.items():
-        groups[part].append(values[key])
-    for group in groups.values():
-        group.sort(reverse=True)
-    ranked = {}
-    for key, part in partition_of.items():
-        group = groups[part]
-        ranked[key] = (1 + sum(1 for value in group if value > values[key]), len(group))
-    return ranked
 
 
 def _groups(term: AcademicTerm) -> list[Q]:
@@ -85,17 +72,18 @@ def _group_grades(term: AcademicTerm, group: Q, last: datetime.date) -> list[tup
     )
 
 
-def standing_snapshots_compute(
-    *, term: AcademicTerm, day: datetime.date, students: dict[int, dict], grades: list[tuple], memo: dict
-) -> dict[SnapshotKey, Standing]:
-    """The standings as of the day of one group's students (``students``: id -> active, class_group_id,
-    grade_level) from their grades (``grades``: _group_grades up to the day or later). ``memo``: shared by the
-    dates of one group, in date order: a subject average whose grades are those of an earlier date (grades only
-    join as the dates advance, so their count tells) is not worked out again."""
-    scores = defaultdict(list)  # (student_id, subject_id) -> [(score, max_score)]
-    for due, student_id, subject_id, score, maximum in grades:
-        if due <= day:
-            scores[student_id, subject_id].append((score, maximum))
+def standings_by_day(
+    *, term: AcademicTerm, days: list[datetime.date], students: dict[int, dict], grades: list[tuple]
+) -> Iterator[tuple[datetime.date, dict[SnapshotKey, Standing]]]:
+    """Each of the days (ascending) with the standings as of that day of one group's students (``students``:
+    id -> active, class_group_id, grade_level) from their grades (``grades``: _group_grades up to the last day).
+
+    Worked out date after date: grades only join as the dates advance, so a date recomputes only the averages
+    its newly due grades feed (each from all of that key's grades, by mean_percentage), the overall averages of
+    those students, and the positions in the partitions where a value moved or a student joined (sorted once,
+    a position by bisection: standard competition ranking is 1 + how many rank strictly above). The dict
+    yielded is the same one, updated in place: read it before asking for the next date.
+    """
     by_grade_level = term.school.rank_scope == School.RankScope.GRADE_LEVEL
 
     def partition(student_id: int, subject_id: int | None):
@@ -104,23 +92,56 @@ def standing_snapshots_compute(
             return None
         return (subject_id, student["grade_level"] if by_grade_level else student["class_group_id"])
 
-    averages: dict[SnapshotKey, Decimal] = {}
-    for key, pairs in scores.items():
-        known = memo.get(key)
-        if known is None or known[0] != len(pairs):
-            known = memo[key] = (len(pairs), mean_percentage(pairs))
-        averages[key] = known[1]
-    # Overall: the mean of the subject averages in whole hundredths, rounded half-up.
-    cents = defaultdict(list)
-    for (student_id, _), average in averages.items():
-        cents[student_id].append(int(average * 100))
-    values: dict[SnapshotKey, int] = {key: int(average * 100) for key, average in averages.items()}
-    for student_id, subject_cents in cents.items():
-        count = len(subject_cents)
-        values[student_id, None] = (2 * sum(subject_cents) + count) // (2 * count)
-    partitions = {key: partition(*key) for key in values}
-    ranks = _ranks(values, {key: part for key, part in partitions.items() if part is not None})
-    return {key: (Decimal(value).scaleb(-2), *ranks.get(key, (None, None))) for key, value in values.items()}
+    grades = sorted((row for row in grades if row[1] in students), key=lambda row: row[0])
+    scores: dict[SnapshotKey, list] = defaultdict(list)
+    subjects_of: dict[int, list] = defaultdict(list)  # student -> their subjects with an average
+    values: dict[SnapshotKey, int] = {}  # averages in whole hundredths
+    members: dict[object, list[SnapshotKey]] = defaultdict(list)  # partition -> its keys
+    standings: dict[SnapshotKey, Standing] = {}
+    position = 0
+    for day in days:
+        fed = set()
+        while position < len(grades) and grades[position][0] <= day:
+            _due, student_id, subject_id, score, maximum = grades[position]
+            scores[student_id, subject_id].append((score, maximum))
+            fed.add((student_id, subject_id))
+            position += 1
+        if not fed:
+            yield day, standings
+            continue
+        moved = set()  # the keys whose value changed or that are new
+        for key in fed:
+            if key not in values:
+                subjects_of[key[0]].append(key[1])
+            _value_set(key, int(mean_percentage(scores[key]) * 100), values, members, moved, partition)
+        # Overall: the mean of the subject averages in whole hundredths, rounded half-up.
+        for student_id in {student_id for student_id, _ in fed}:
+            cents = [values[student_id, subject_id] for subject_id in subjects_of[student_id]]
+            overall = (2 * sum(cents) + len(cents)) // (2 * len(cents))
+            _value_set((student_id, None), overall, values, members, moved, partition)
+        parts = {partition(*key) for key in moved}
+        for key in moved:  # no place: only their own rows change
+            if partition(*key) is None:
+                standings[key] = (Decimal(values[key]).scaleb(-2), None, None)
+        parts.discard(None)
+        for part in parts:
+            keys = members[part]
+            ordered = sorted(values[key] for key in keys)
+            count = len(ordered)
+            for key in keys:
+                value = values[key]
+                standings[key] = (Decimal(value).scaleb(-2), 1 + count - bisect.bisect_right(ordered, value), count)
+        yield day, standings
+
+
+def _value_set(key: SnapshotKey, value: int, values: dict, members: dict, moved: set, partition: Callable) -> None:
+    """Set the key's value; a new key joins its partition's members; a new or changed one is marked moved."""
+    if key not in values:
+        members[partition(*key)].append(key)
+    elif values[key] == value:
+        return
+    values[key] = value
+    moved.add(key)
 
 
 @dataclass(frozen=True)
@@ -140,27 +161,16 @@ class SnapshotResult:
 def standing_snapshots_write(
     *, term: AcademicTerm, days: list[datetime.date], heartbeat: Callable[[int], None] | None = None
 ) -> SnapshotResult:
-    """Write the term's snapshots of the days, group by group (see _groups), one transaction per group and day:
-    only the rows that differ (a second run of the same day changes nothing); a student no longer standing
-    that day loses their rows, and so does one no longer at the school. ``heartbeat``: called with the rows
-    changed so far after each group (a long backfill shows it is alive)."""
-    days = sorted(days)
+    """Write the term's snapshots of the days, group by group (see _groups), one transaction per group (all its
+    days at once): only the rows that differ (a second run of the same day changes nothing); a student no longer
+    standing that day loses their rows, and so does one no longer at the school. ``heartbeat``: called with the
+    rows changed so far after each group (a long backfill shows it is alive)."""
+    days = sorted(set(days))
     total = SnapshotResult()
     if not days:
         return total
     for group in _groups(term):
-        students = {
-            row["id"]: row
-            for row in Student.objects.filter(group, school_id=term.school_id).values(
-                "id", "active", "class_group_id", grade_level=F("class_group__grade_level")
-            )
-        }
-        if not students:
-            continue
-        grades, memo = _group_grades(term, group, days[-1]), {}
-        for day in days:
-            computed = standing_snapshots_compute(term=term, day=day, students=students, grades=grades, memo=memo)
-            total += _write(term, day, computed, students)
+        total += _group_write(term, group, days)
         if heartbeat is not None:
             heartbeat(total.changed)
     # The ids first, then a delete by id: a DELETE with the join as a subquery ("id IN (SELECT ...)") can be
@@ -177,38 +187,99 @@ def standing_snapshots_write(
     return total + SnapshotResult(deleted=deleted)
 
 
-def _write(term: AcademicTerm, day: datetime.date, computed: dict, students: dict) -> SnapshotResult:
+def _group_write(term: AcademicTerm, group: Q, days: list[datetime.date]) -> SnapshotResult:
+    """One group's snapshots of the days, in one transaction. A date with no stored row of the group (a backfill,
+    or tonight's first run) is inserted as it is computed, without reading anything back; a date with stored
+    rows is compared with them (read under a row lock), and only the differences are written."""
+    created = updated = deleted = 0
     with transaction.atomic():
-        stored = {
-            (row.student_id, row.subject_id): row
-            for row in StudentStandingSnapshot.objects.select_for_update().filter(
-                term=term, date=day, student_id__in=students
+        students = {
+            row["id"]: row
+            for row in Student.objects.filter(group, school_id=term.school_id).values(
+                "id", "active", "class_group_id", grade_level=F("class_group__grade_level")
             )
         }
-        new, changed = [], []
-        for (student_id, subject_id), (average, rank, rank_of) in computed.items():
-            row = stored.get((student_id, subject_id))
-            if row is None:
-                new.append(
-                    StudentStandingSnapshot(
-                        student_id=student_id,
-                        term=term,
-                        school_id=term.school_id,
-                        date=day,
-                        subject_id=subject_id,
-                        average=average,
-                        rank=rank,
-                        rank_of=rank_of,
-                    )
-                )
-            elif (row.average, row.rank, row.rank_of) != (average, rank, rank_of):
-                row.average, row.rank, row.rank_of = average, rank, rank_of
-                changed.append(row)
-        gone = [row.pk for key, row in stored.items() if key not in computed]
-        StudentStandingSnapshot.objects.bulk_create(new, batch_size=1000)
-        StudentStandingSnapshot.objects.bulk_update(changed, ["average", "rank", "rank_of"], batch_size=1000)
-        deleted = StudentStandingSnapshot.objects.filter(pk__in=gone).delete()[0] if gone else 0
-    return SnapshotResult(created=len(new), updated=len(changed), deleted=deleted)
+        if not students:
+            return SnapshotResult()
+        grades = _group_grades(term, group, days[-1])
+        stored_days = set(
+            StudentStandingSnapshot.objects.filter(term=term, date__range=(days[0], days[-1]), student_id__in=students)
+            .order_by()
+            .values_list("date", flat=True)
+            .distinct()
+        )
+        inserter = _RowInserter(term)
+        for day, standings in standings_by_day(term=term, days=days, students=students, grades=grades):
+            if day not in stored_days:
+                inserter.add(day, standings.items())
+                created += len(standings)
+                continue
+            rows = (
+                StudentStandingSnapshot.objects.select_for_update()
+                .filter(term=term, date=day, student_id__in=students)
+                .order_by()
+                .values_list("pk", "student_id", "subject_id", "average", "rank", "rank_of")
+            )
+            stored = {(student, subject): (pk, tuple(standing)) for pk, student, subject, *standing in rows}
+            new = [(key, standing) for key, standing in standings.items() if key not in stored]
+            changed = [
+                StudentStandingSnapshot(pk=stored[key][0], average=standing[0], rank=standing[1], rank_of=standing[2])
+                for key, standing in standings.items()
+                if key in stored and stored[key][1] != standing
+            ]
+            gone = [pk for key, (pk, _) in stored.items() if key not in standings]
+            inserter.add(day, new)
+            StudentStandingSnapshot.objects.bulk_update(changed, ["average", "rank", "rank_of"], batch_size=1000)
+            if gone:
+                deleted += StudentStandingSnapshot.objects.filter(pk__in=gone).delete()[0]
+            created += len(new)
+            updated += len(changed)
+        inserter.flush()
+    return SnapshotResult(created=created, updated=updated, deleted=deleted)
+
+
+class _RowInserter:
+    """Snapshot rows inserted as plain values, many at a time: by COPY on PostgreSQL, by executemany elsewhere.
+    No model instance is built (at a row per student, subject and date, a backfill writes millions); each date
+    and average is converted to its database value once (as bulk_create would convert it)."""
+
+    BATCH = 20_000
+    COLUMNS = ("student_id", "term_id", "school_id", "date", "subject_id", "average", "rank", "rank_of")
+
+    def __init__(self, term: AcademicTerm):
+        self.term_id, self.school_id = term.pk, term.school_id
+        self.rows: list[tuple] = []
+        fields = [StudentStandingSnapshot._meta.get_field(name) for name in self.COLUMNS]
+        self.date_field, self.average_field = fields[3], fields[5]
+        self.averages: dict[Decimal, object] = {}
+        quote = connection.ops.quote_name
+        # Only the table and column names from the model's meta, quoted, and placeholders go into the text.
+        self.table = quote(StudentStandingSnapshot._meta.db_table)
+        self.columns = ", ".join(quote(field.column) for field in fields)
+
+    def add(self, day: datetime.date, standings) -> None:
+        date = self.date_field.get_db_prep_save(day, connection)
+        averages, term_id, school_id = self.averages, self.term_id, self.school_id
+        for (student_id, subject_id), (average, rank, rank_of) in standings:
+            value = averages.get(average)
+            if value is None:
+                value = averages[average] = self.average_field.get_db_prep_save(average, connection)
+            self.rows.append((student_id, term_id, school_id, date, subject_id, value, rank, rank_of))
+        if len(self.rows) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        rows, self.rows = self.rows, []
+        if not rows:
+            return
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy(f"COPY {self.table} ({self.columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                placeholders = ", ".join(["%s"] * len(self.COLUMNS))
+                cursor.executemany(f"INSERT INTO {self.table} ({self.columns}) VALUES ({placeholders})", rows)  # noqa: S608
 
 
 # --- reads -----------------------------------------------------------------------------------------

@@ -258,7 +258,7 @@ def test_a_snapshot_is_worked_out_class_by_class_in_a_few_queries_per_class(worl
         klass = factories.ClassGroupFactory(school=school)
         factories.StudentFactory.create_batch(30, school=school, class_group=klass)
         counts.append(count())
-    # Each class: its students, their grades, the stored rows, and its transaction's two statements.
+    # Each class: its students, their grades, the dates it has stored, and its transaction's two statements.
     assert counts[2] - counts[1] == counts[1] - counts[0] == 5, counts
 
 
