@@ -391,9 +391,7 @@ def _at_risk(request, school: School, number: int | None) -> dict:
 def _below(request, term: AcademicTerm | None, number: int | None) -> dict:
     """One page of the students below 90% attendance in the term (lowest first)."""
     rows = selectors.students_below_attendance_rows(term=term) if term else []
-    return _paged(
-        request, rows, size=BELOW_PAGE_SIZE, param="below_page", number=number, convert=selectors.below_items
-    )
+    return _paged(request, rows, size=BELOW_PAGE_SIZE, param="below_page", number=number, convert=selectors.below_items)
 
 
 def _health(school, term):
