@@ -254,21 +254,27 @@ def previous_term(*, term: AcademicTerm, terms: list[AcademicTerm] | None = None
 
 
 def term_over_term(
-    *, student: Student, term: AcademicTerm | None, terms: list[AcademicTerm] | None = None
+    *,
+    student: Student,
+    term: AcademicTerm | None,
+    terms: list[AcademicTerm] | None = None,
+    standings: dict[int, dict] | None = None,
 ) -> dict | None:
     """The student's overall standing in this term beside the previous term's; None without an earlier standing.
-    ``terms``: every term of the school, if the caller has read them."""
+    ``terms``: every term of the school, if the caller has read them; ``standings``: the student's standing rows
+    of the term and the previous term by term id (overall_average, rank, rank_of), if the caller has read them."""
     if term is None:
         return None
     earlier = previous_term(term=term, terms=terms)
     if earlier is None:
         return None
-    standings = {
-        row["term_id"]: row
-        for row in StudentTermStanding.objects.filter(student=student, term_id__in=[term.pk, earlier.pk]).values(
-            "term_id", "overall_average", "rank", "rank_of"
-        )
-    }
+    if standings is None:
+        standings = {
+            row["term_id"]: row
+            for row in StudentTermStanding.objects.filter(student=student, term_id__in=[term.pk, earlier.pk]).values(
+                "term_id", "overall_average", "rank", "rank_of"
+            )
+        }
     before = standings.get(earlier.pk)
     if before is None or before["overall_average"] is None:
         return None
