@@ -130,7 +130,7 @@ class OverviewQuerySerializer(PeriodQuerySerializer):
         student = self.context["student"]
         # The school's terms, read once: the term asked for (or the current one) and the previous term both come
         # from this list.
-        attrs["terms"] = list(student.school.terms.all())
+        attrs["terms"] = selectors.school_terms(school_id=student.school_id)
         if "term" in attrs:
             attrs["term"] = next((term for term in attrs["terms"] if term.pk == attrs["term"]), None)
             if attrs["term"] is None:

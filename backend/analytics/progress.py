@@ -18,6 +18,7 @@ from django.db.models import F, Q
 
 from analytics.definitions import mean_percentage
 from analytics.models import StudentStandingSnapshot, StudentTermStanding
+from core.compiled import CompiledRead
 from homework.models import Grade
 from schools.models import AcademicTerm, School, Student
 
@@ -213,6 +214,30 @@ def _write(term: AcademicTerm, day: datetime.date, computed: dict, students: dic
 # --- reads -----------------------------------------------------------------------------------------
 
 
+def _progress_query(
+    *,
+    student_id: int,
+    term_id: int,
+    subject_id: int | None = None,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+):
+    rows = StudentStandingSnapshot.objects.filter(student_id=student_id, term_id=term_id)
+    if subject_id is not None:
+        rows = rows.filter(subject_id=subject_id)
+    if date_from is not None and date_to is not None:
+        rows = rows.filter(date__range=(date_from, date_to))
+    return rows.order_by("date", F("subject__name").asc(nulls_first=True)).values(
+        "date", "subject_id", "subject__name", "average", "rank", "rank_of"
+    )
+
+
+# Read on every overview: compiled to SQL once (core.compiled).
+PROGRESS = CompiledRead(
+    _progress_query, student_id=int, term_id=int, subject_id=int, date_from=datetime.date, date_to=datetime.date
+)
+
+
 def student_progress(
     *, student: Student, term: AcademicTerm | None, subject_id: int | None = None, period: tuple | None = None
 ) -> list[dict]:
@@ -220,11 +245,11 @@ def student_progress(
     subject, or that subject's only. One query."""
     if term is None:
         return []
-    rows = StudentStandingSnapshot.objects.filter(student=student, term=term)
+    given = {}
     if subject_id is not None:
-        rows = rows.filter(subject_id=subject_id)
+        given["subject_id"] = subject_id
     if period is not None and None not in period:
-        rows = rows.filter(date__range=period)
+        given["date_from"], given["date_to"] = period
     return [
         {
             "date": row["date"],
@@ -234,9 +259,7 @@ def student_progress(
             "rank": row["rank"],
             "rank_of": row["rank_of"],
         }
-        for row in rows.order_by("date", F("subject__name").asc(nulls_first=True)).values(
-            "date", "subject_id", "subject__name", "average", "rank", "rank_of"
-        )
+        for row in PROGRESS(student_id=student.pk, term_id=term.pk, **given)
     ]
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Exists, F, FilteredRelation, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
@@ -74,6 +75,19 @@ def _weeks(first: datetime.date, last: datetime.date) -> list[datetime.date]:
     # Counted, not stepped past `last`: a step beyond the last week of the calendar would overflow.
     monday = week_start(first)
     return [monday + datetime.timedelta(weeks=n) for n in range((last - monday).days // 7 + 1)]
+
+
+# The fields of a term the reads use, in the model's order (``school_terms``).
+TERM_FIELDS = ("id", "school_id", "name", "start_date", "end_date")
+SCHOOL_TERMS = CompiledRead(
+    lambda *, school_id: AcademicTerm.objects.filter(school_id=school_id).values_list(*TERM_FIELDS), school_id=int
+)
+
+
+def school_terms(*, school_id: int) -> list[AcademicTerm]:
+    """Every term of the school, by start date (the read compiled once: every overview asks for it). Only the
+    fields the reads use are loaded; another is read from the database if asked for."""
+    return [AcademicTerm.from_db(DEFAULT_DB_ALIAS, TERM_FIELDS, row) for row in SCHOOL_TERMS(school_id=school_id)]
 
 
 # The daily figures the overview charts (attendance by week, homework totals).
