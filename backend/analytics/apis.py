@@ -2,6 +2,7 @@
 
 import datetime
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -95,7 +96,28 @@ def _converter(field: serializers.Field) -> Callable:
         return int
     if type(field) is serializers.CharField:
         return str
+    if type(field) is serializers.DecimalField:
+        return _decimal_converter(field)
     return field.to_representation
+
+
+def _decimal_converter(field: serializers.DecimalField) -> Callable:
+    """The field's ``to_representation``, with a short way for the usual value: a finite Decimal that has the
+    field's places already and fits its digits, which the field's quantize would give back unchanged (the
+    selectors' figures are rounded to 2 places already). Anything else goes to the field."""
+    coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
+    if not coerce or field.localize or field.normalize_output or field.decimal_places is None:
+        return field.to_representation
+    exponent, digits = -field.decimal_places, field.max_digits
+
+    def convert(value):
+        if type(value) is Decimal:
+            _sign, figures, places = value.as_tuple()
+            if places == exponent and (digits is None or len(figures) <= digits):
+                return f"{value:f}"
+        return field.to_representation(value)
+
+    return convert
 
 
 class PeriodQuerySerializer(serializers.Serializer):
