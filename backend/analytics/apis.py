@@ -4,6 +4,7 @@ import datetime
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -150,9 +151,9 @@ class OverviewQuerySerializer(PeriodQuerySerializer):
     def validate(self, attrs):
         attrs = super().validate(attrs)
         student = self.context["student"]
-        # The school's terms, read once: the term asked for (or the current one) and the previous term both come
-        # from this list.
-        attrs["terms"] = selectors.school_terms(school_id=student.school_id)
+        # The school's terms, read with the student: the term asked for (or the current one) and the previous term
+        # both come from this list.
+        attrs["terms"] = self.context["terms"]
         if "term" in attrs:
             attrs["term"] = next((term for term in attrs["terms"] if term.pk == attrs["term"]), None)
             if attrs["term"] is None:
@@ -329,9 +330,11 @@ class StudentOverviewApi(CsvExportMixin, AnalyticsApi):
     def get(self, request, student_id: int):
         """A student sees themself, a guardian their children, a teacher the students of their classes, an
         admin the students of their school; any other student is 404."""
-        queryset = students_visible_to(user=request.user).select_related("school", "class_group")
-        student = get_object_or_404(queryset, pk=student_id)
-        query = OverviewQuerySerializer(data=request.query_params, context={"student": student})
+        found = selectors.student_with_terms(students=students_visible_to(user=request.user), student_id=student_id)
+        if found is None:
+            raise Http404("No Student matches the given query.")  # as get_object_or_404 says it
+        student, terms = found
+        query = OverviewQuerySerializer(data=request.query_params, context={"student": student, "terms": terms})
         query.is_valid(raise_exception=True)
         data = selectors.student_overview(
             student=student,

@@ -77,17 +77,34 @@ def _weeks(first: datetime.date, last: datetime.date) -> list[datetime.date]:
     return [monday + datetime.timedelta(weeks=n) for n in range((last - monday).days // 7 + 1)]
 
 
-# The fields of a term the reads use, in the model's order (``school_terms``).
+# The fields of a term the reads use, in the model's order (``student_with_terms``).
 TERM_FIELDS = ("id", "school_id", "name", "start_date", "end_date")
-SCHOOL_TERMS = CompiledRead(
-    lambda *, school_id: AcademicTerm.objects.filter(school_id=school_id).values_list(*TERM_FIELDS), school_id=int
-)
 
 
-def school_terms(*, school_id: int) -> list[AcademicTerm]:
-    """Every term of the school, by start date (the read compiled once: every overview asks for it). Only the
-    fields the reads use are loaded; another is read from the database if asked for."""
-    return [AcademicTerm.from_db(DEFAULT_DB_ALIAS, TERM_FIELDS, row) for row in SCHOOL_TERMS(school_id=school_id)]
+def student_with_terms(*, students: QuerySet[Student], student_id: int) -> tuple[Student, list[AcademicTerm]] | None:
+    """The student of that id among ``students`` (with school and class) and every term of the student's school,
+    in one query: a row per term, joined to the student's row (one row without a term when the school has none);
+    None when ``students`` has no such student. Only the fields of a term the reads use are loaded (another is read
+    from the database if asked for)."""
+    joined = {f"school_term_{name}": F(f"school__terms__{name}") for name in ("id", "name", "start_date", "end_date")}
+    rows = list(
+        students.filter(pk=student_id)
+        .select_related("school", "class_group")
+        .annotate(**joined)
+        .order_by("school__terms__start_date")
+    )
+    if not rows:
+        return None
+    terms = [
+        AcademicTerm.from_db(
+            DEFAULT_DB_ALIAS,
+            TERM_FIELDS,
+            (term_id, row.school_id, row.school_term_name, row.school_term_start_date, row.school_term_end_date),
+        )
+        for row in rows
+        if (term_id := row.school_term_id) is not None
+    ]
+    return rows[0], terms
 
 
 # The daily figures the overview charts (attendance by week, homework totals).

@@ -225,3 +225,24 @@ def test_the_previous_term_is_the_same_from_the_schools_terms_read_already(oaks)
         assert not queries.captured_queries
         read = previous_term(term=term)
         assert (given and given.pk, read and read.pk) == (expected[term.pk], expected[term.pk]), term.name
+
+
+def test_the_student_is_read_with_the_schools_terms_in_one_query(oaks):
+    from analytics.selectors import student_with_terms
+    from schools.models import AcademicTerm, Student
+
+    w = oaks
+    in_scope = Student.objects.filter(school=w.school)
+    with CaptureQueriesContext(connection) as queries:
+        student, terms = student_with_terms(students=in_scope, student_id=w.a.pk)
+        assert (student.school.name, student.class_group.name) == ("Oaks", "7A")
+    assert len(queries) == 1
+    assert student == w.a
+    assert [(t.pk, t.school_id, t.name, t.start_date, t.end_date) for t in terms] == [
+        (t.pk, t.school_id, t.name, t.start_date, t.end_date) for t in AcademicTerm.objects.filter(school=w.school)
+    ]
+    assert [t.name for t in terms] == ["Summer", "Autumn"]
+    # A school without terms: the student, no term; a student outside the scope: none.
+    lone = factories.StudentFactory(school=factories.SchoolFactory(name="Elms"))
+    assert student_with_terms(students=Student.objects.all(), student_id=lone.pk) == (lone, [])
+    assert student_with_terms(students=in_scope, student_id=lone.pk) is None
