@@ -2,7 +2,9 @@
 
 import datetime
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -95,7 +97,28 @@ def _converter(field: serializers.Field) -> Callable:
         return int
     if type(field) is serializers.CharField:
         return str
+    if type(field) is serializers.DecimalField:
+        return _decimal_converter(field)
     return field.to_representation
+
+
+def _decimal_converter(field: serializers.DecimalField) -> Callable:
+    """The field's ``to_representation``, with a short way for the usual value: a finite Decimal that has the
+    field's places already and fits its digits, which the field's quantize would give back unchanged (the
+    selectors' figures are rounded to 2 places already). Anything else goes to the field."""
+    coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
+    if not coerce or field.localize or field.normalize_output or field.decimal_places is None:
+        return field.to_representation
+    exponent, digits = -field.decimal_places, field.max_digits
+
+    def convert(value):
+        if type(value) is Decimal:
+            _sign, figures, places = value.as_tuple()
+            if places == exponent and (digits is None or len(figures) <= digits):
+                return f"{value:f}"
+        return field.to_representation(value)
+
+    return convert
 
 
 class PeriodQuerySerializer(serializers.Serializer):
@@ -128,9 +151,9 @@ class OverviewQuerySerializer(PeriodQuerySerializer):
     def validate(self, attrs):
         attrs = super().validate(attrs)
         student = self.context["student"]
-        # The school's terms, read once: the term asked for (or the current one) and the previous term both come
-        # from this list.
-        attrs["terms"] = list(student.school.terms.all())
+        # The school's terms, read with the student: the term asked for (or the current one) and the previous term
+        # both come from this list.
+        attrs["terms"] = self.context["terms"]
         if "term" in attrs:
             attrs["term"] = next((term for term in attrs["terms"] if term.pk == attrs["term"]), None)
             if attrs["term"] is None:
@@ -307,9 +330,11 @@ class StudentOverviewApi(CsvExportMixin, AnalyticsApi):
     def get(self, request, student_id: int):
         """A student sees themself, a guardian their children, a teacher the students of their classes, an
         admin the students of their school; any other student is 404."""
-        queryset = students_visible_to(user=request.user).select_related("school", "class_group")
-        student = get_object_or_404(queryset, pk=student_id)
-        query = OverviewQuerySerializer(data=request.query_params, context={"student": student})
+        found = selectors.student_with_terms(students=students_visible_to(user=request.user), student_id=student_id)
+        if found is None:
+            raise Http404("No Student matches the given query.")  # as get_object_or_404 says it
+        student, terms = found
+        query = OverviewQuerySerializer(data=request.query_params, context={"student": student, "terms": terms})
         query.is_valid(raise_exception=True)
         data = selectors.student_overview(
             student=student,

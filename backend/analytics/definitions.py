@@ -36,19 +36,30 @@ def round_half_up(value: Fraction) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
 
-def percentage(part: int | Fraction, whole: int | Fraction) -> Decimal | None:
+def _cents(numerator: int, denominator: int) -> Decimal:
+    """numerator / denominator to 2 places, halves up, in integer arithmetic: floor(value x 100 + 1/2) hundredths,
+    what ``round_half_up`` gives for the same fraction."""
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    return Decimal((200 * numerator + denominator) // (2 * denominator)).scaleb(-2)
+
+
+def percentage(part: int | Fraction | Decimal, whole: int | Fraction | Decimal) -> Decimal | None:
     """part / whole x 100 to 2 places, or None when whole is 0."""
     if not whole:
         return None
     if type(part) is int and type(whole) is int and part >= 0 and whole > 0:
         # Whole numbers (counts), in integer arithmetic: floor(part * 10000 / whole + 1/2) cents, exactly.
         return Decimal((20000 * part + whole) // (2 * whole)).scaleb(-2)
-    return round_half_up(Fraction(part) * 100 / Fraction(whole))
+    # Decimals and fractions as exact integer ratios: no Fraction built (a grade's percentage is read per grade).
+    part_numerator, part_denominator = part.as_integer_ratio()
+    whole_numerator, whole_denominator = whole.as_integer_ratio()
+    return _cents(100 * part_numerator * whole_denominator, part_denominator * whole_numerator)
 
 
 def mean_percentage(scores: Iterable[tuple[Decimal, Decimal]]) -> Decimal | None:
     """Mean of score / max_score x 100 over (score, max_score) pairs, to 2 places; None if empty."""
-    # Scores out of the same maximum are added as decimals first (exact): few fractions to add.
+    # Scores out of the same maximum are added as decimals first (exact): few ratios to add.
     totals: dict[Decimal, Decimal] = {}
     count = 0
     for score, maximum in scores:
@@ -56,8 +67,14 @@ def mean_percentage(scores: Iterable[tuple[Decimal, Decimal]]) -> Decimal | None
         count += 1
     if not count:
         return None
-    ratios = sum(Fraction(total) / Fraction(maximum) for maximum, total in totals.items())
-    return round_half_up(ratios * 100 / count)
+    # The sum of total / maximum as one exact integer ratio.
+    numerator, denominator = 0, 1
+    for maximum, total in totals.items():
+        total_numerator, total_denominator = total.as_integer_ratio()
+        maximum_numerator, maximum_denominator = maximum.as_integer_ratio()
+        top, bottom = total_numerator * maximum_denominator, total_denominator * maximum_numerator
+        numerator, denominator = numerator * bottom + top * denominator, denominator * bottom
+    return _cents(100 * numerator, denominator * count)
 
 
 @dataclass(frozen=True)

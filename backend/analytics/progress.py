@@ -20,6 +20,7 @@ from django.db.models.functions import Rank, Round
 
 from analytics.definitions import mean_percentage
 from analytics.models import StudentStandingSnapshot, StudentTermStanding
+from core.compiled import CompiledRead
 from homework.models import Grade
 from schools.models import AcademicTerm, School, Student
 
@@ -285,6 +286,30 @@ class _RowInserter:
 # --- reads -----------------------------------------------------------------------------------------
 
 
+def _progress_query(
+    *,
+    student_id: int,
+    term_id: int,
+    subject_id: int | None = None,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+):
+    rows = StudentStandingSnapshot.objects.filter(student_id=student_id, term_id=term_id)
+    if subject_id is not None:
+        rows = rows.filter(subject_id=subject_id)
+    if date_from is not None and date_to is not None:
+        rows = rows.filter(date__range=(date_from, date_to))
+    return rows.order_by("date", F("subject__name").asc(nulls_first=True)).values(
+        "date", "subject_id", "subject__name", "average", "rank", "rank_of"
+    )
+
+
+# Read on every overview: compiled to SQL once (core.compiled).
+PROGRESS = CompiledRead(
+    _progress_query, student_id=int, term_id=int, subject_id=int, date_from=datetime.date, date_to=datetime.date
+)
+
+
 def student_progress(
     *, student: Student, term: AcademicTerm | None, subject_id: int | None = None, period: tuple | None = None
 ) -> list[dict]:
@@ -292,11 +317,11 @@ def student_progress(
     subject, or that subject's only. One query."""
     if term is None:
         return []
-    rows = StudentStandingSnapshot.objects.filter(student=student, term=term)
+    given = {}
     if subject_id is not None:
-        rows = rows.filter(subject_id=subject_id)
+        given["subject_id"] = subject_id
     if period is not None and None not in period:
-        rows = rows.filter(date__range=period)
+        given["date_from"], given["date_to"] = period
     return [
         {
             "date": row["date"],
@@ -306,9 +331,7 @@ def student_progress(
             "rank": row["rank"],
             "rank_of": row["rank_of"],
         }
-        for row in rows.order_by("date", F("subject__name").asc(nulls_first=True)).values(
-            "date", "subject_id", "subject__name", "average", "rank", "rank_of"
-        )
+        for row in PROGRESS(student_id=student.pk, term_id=term.pk, **given)
     ]
 
 
@@ -326,21 +349,27 @@ def previous_term(*, term: AcademicTerm, terms: list[AcademicTerm] | None = None
 
 
 def term_over_term(
-    *, student: Student, term: AcademicTerm | None, terms: list[AcademicTerm] | None = None
+    *,
+    student: Student,
+    term: AcademicTerm | None,
+    terms: list[AcademicTerm] | None = None,
+    standings: dict[int, dict] | None = None,
 ) -> dict | None:
     """The student's overall standing in this term beside the previous term's; None without an earlier standing.
-    ``terms``: every term of the school, if the caller has read them."""
+    ``terms``: every term of the school, if the caller has read them; ``standings``: the student's standing rows
+    of the term and the previous term by term id (overall_average, rank, rank_of), if the caller has read them."""
     if term is None:
         return None
     earlier = previous_term(term=term, terms=terms)
     if earlier is None:
         return None
-    standings = {
-        row["term_id"]: row
-        for row in StudentTermStanding.objects.filter(student=student, term_id__in=[term.pk, earlier.pk]).values(
-            "term_id", "overall_average", "rank", "rank_of"
-        )
-    }
+    if standings is None:
+        standings = {
+            row["term_id"]: row
+            for row in StudentTermStanding.objects.filter(student=student, term_id__in=[term.pk, earlier.pk]).values(
+                "term_id", "overall_average", "rank", "rank_of"
+            )
+        }
     before = standings.get(earlier.pk)
     if before is None or before["overall_average"] is None:
         return None

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import (
     Count,
     Exists,
@@ -40,6 +41,7 @@ from analytics.models import (
     StudentTermStanding,
     TeacherPerformanceMetric,
 )
+from core.compiled import CompiledRead
 from homework.models import Grade
 from schools.models import AcademicTerm, ClassGroup, School, Student, Subject, Teacher
 
@@ -88,6 +90,36 @@ def _weeks(first: datetime.date, last: datetime.date) -> list[datetime.date]:
     return [monday + datetime.timedelta(weeks=n) for n in range((last - monday).days // 7 + 1)]
 
 
+# The fields of a term the reads use, in the model's order (``student_with_terms``).
+TERM_FIELDS = ("id", "school_id", "name", "start_date", "end_date")
+
+
+def student_with_terms(*, students: QuerySet[Student], student_id: int) -> tuple[Student, list[AcademicTerm]] | None:
+    """The student of that id among ``students`` (with school and class) and every term of the student's school,
+    in one query: a row per term, joined to the student's row (one row without a term when the school has none);
+    None when ``students`` has no such student. Only the fields of a term the reads use are loaded (another is read
+    from the database if asked for)."""
+    joined = {f"school_term_{name}": F(f"school__terms__{name}") for name in ("id", "name", "start_date", "end_date")}
+    rows = list(
+        students.filter(pk=student_id)
+        .select_related("school", "class_group")
+        .annotate(**joined)
+        .order_by("school__terms__start_date")
+    )
+    if not rows:
+        return None
+    terms = [
+        AcademicTerm.from_db(
+            DEFAULT_DB_ALIAS,
+            TERM_FIELDS,
+            (term_id, row.school_id, row.school_term_name, row.school_term_start_date, row.school_term_end_date),
+        )
+        for row in rows
+        if (term_id := row.school_term_id) is not None
+    ]
+    return rows[0], terms
+
+
 # The daily figures the overview charts (attendance by week, homework totals).
 DAY_COUNTS = (
     "lessons_marked",
@@ -97,6 +129,78 @@ DAY_COUNTS = (
     "homework_on_time",
     "homework_late",
 )
+
+
+# The overview's reads, each compiled to SQL once (core.compiled): every request asks the same queries with
+# other ids and dates, and building them was a fifth of the request's Python.
+def _performances_query(*, student_id: int, term_id: int, subject_id: int | None = None) -> QuerySet:
+    rows = StudentTermPerformance.objects.filter(student_id=student_id, term_id=term_id)
+    if subject_id is not None:
+        rows = rows.filter(subject_id=subject_id)
+    return rows.order_by("subject__name").values(
+        "subject_id",
+        "subject__name",
+        "average_grade",
+        "grades_count",
+        "rank",
+        "rank_of",
+        "attendance_percentage",
+        "lessons_attended",
+        "lessons_counted",
+        "teacher_comment",
+        "updated_at",
+    )
+
+
+def _standings_query(*, student_id: int, term_id: int, previous_id: int | None = None) -> QuerySet:
+    terms = Q(term_id=term_id) if previous_id is None else Q(term_id=term_id) | Q(term_id=previous_id)
+    return StudentTermStanding.objects.filter(terms, student_id=student_id).values(
+        "term_id", "overall_average", "rank", "rank_of", "updated_at"
+    )
+
+
+def _days_query(*, student_id: int, date_from: datetime.date, date_to: datetime.date) -> QuerySet:
+    return (
+        StudentDailySummary.objects.filter(student_id=student_id, date__range=(date_from, date_to))
+        .order_by("date")
+        .values("date", "updated_at", "behavior_score", *DAY_COUNTS)
+    )
+
+
+def _grades_query(
+    *,
+    student_id: int,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+    subject_id: int | None = None,
+) -> QuerySet:
+    grades = Grade.objects.filter(submission__student_id=student_id)
+    if date_from is not None and date_to is not None:
+        grades = grades.filter(submission__homework__due_date__range=(date_from, date_to))
+    if subject_id is not None:
+        grades = grades.filter(submission__homework__subject_id=subject_id)
+    return grades.order_by("submission__homework__due_date", "id").values(
+        "score",
+        "max_score",
+        "graded_at",
+        date=F("submission__homework__due_date"),
+        subject_id=F("submission__homework__subject_id"),
+        subject=F("submission__homework__subject__name"),
+        homework=F("submission__homework__title"),
+    )
+
+
+def _flags_query(*, student_id: int) -> QuerySet:
+    return (
+        StudentFlag.objects.filter(student_id=student_id).order_by().values("student_id", "reason", "as_of", "figures")
+    )
+
+
+PERFORMANCES = CompiledRead(_performances_query, student_id=int, term_id=int, subject_id=int)
+STANDINGS = CompiledRead(_standings_query, student_id=int, term_id=int, previous_id=int)
+DAYS = CompiledRead(_days_query, student_id=int, date_from=datetime.date, date_to=datetime.date)
+GRADES = CompiledRead(_grades_query, student_id=int, date_from=datetime.date, date_to=datetime.date, subject_id=int)
+FLAGS = CompiledRead(_flags_query, student_id=int)
 
 
 def student_overview(
@@ -114,36 +218,21 @@ def student_overview(
         date_from = date_from or term.start_date
         date_to = date_to or term.end_date
     period = (date_from, date_to)
+    complete = None not in period
+    subject = {"subject_id": subject_id} if subject_id is not None else {}
 
-    performances = StudentTermPerformance.objects.filter(student=student, term=term).select_related("subject")
-    if subject_id is not None:
-        performances = performances.filter(subject_id=subject_id)
-    performances = list(performances.order_by("subject__name"))
-    standing = StudentTermStanding.objects.filter(student=student, term=term).first() if term else None
+    performances = PERFORMANCES(student_id=student.pk, term_id=term.pk, **subject) if term else []
+    # This term's standing and the previous term's, in one read (the term over term compares them).
+    previous = progress.previous_term(term=term, terms=terms) if term else None
+    standings = {}
+    if term:
+        earlier = {"previous_id": previous.pk} if previous else {}
+        standings = {row["term_id"]: row for row in STANDINGS(student_id=student.pk, term_id=term.pk, **earlier)}
+    standing = standings.get(term.pk) if term else None
 
-    days = list(
-        StudentDailySummary.objects.filter(student=student, date__range=period)
-        .order_by("date")
-        .values("date", "updated_at", "behavior_score", *DAY_COUNTS)
-        if None not in period
-        else []
-    )
-    grades = Grade.objects.filter(submission__student=student)
-    if None not in period:
-        grades = grades.filter(submission__homework__due_date__range=period)
-    if subject_id is not None:
-        grades = grades.filter(submission__homework__subject_id=subject_id)
-    grades = list(
-        grades.order_by("submission__homework__due_date", "id").values(
-            "score",
-            "max_score",
-            "graded_at",
-            date=F("submission__homework__due_date"),
-            subject_id=F("submission__homework__subject_id"),
-            subject=F("submission__homework__subject__name"),
-            homework=F("submission__homework__title"),
-        )
-    )
+    days = DAYS(student_id=student.pk, date_from=date_from, date_to=date_to) if complete else []
+    dates = {"date_from": date_from, "date_to": date_to} if complete else {}
+    grades = GRADES(student_id=student.pk, **dates, **subject)
 
     return {
         "student": {
@@ -168,28 +257,28 @@ def student_overview(
         ),
         "period": {"from": date_from, "to": date_to},
         "as_of": _newest(
-            *(row.updated_at for row in performances),
+            *(row["updated_at"] for row in performances),
             *(day["updated_at"] for day in days),
-            standing.updated_at if standing else None,
+            standing["updated_at"] if standing else None,
         ),
         "overall": {
-            "average_grade": standing.overall_average if standing else None,
-            "rank": standing.rank if standing else None,
-            "rank_of": standing.rank_of if standing else None,
-            "rank_display": rank_display(standing.rank, standing.rank_of) if standing else None,
+            "average_grade": standing["overall_average"] if standing else None,
+            "rank": standing["rank"] if standing else None,
+            "rank_of": standing["rank_of"] if standing else None,
+            "rank_display": rank_display(standing["rank"], standing["rank_of"]) if standing else None,
         },
         "subjects": [
             {
-                "subject": {"id": row.subject.pk, "name": row.subject.name},
-                "average_grade": row.average_grade,
-                "grades_count": row.grades_count,
-                "rank": row.rank,
-                "rank_of": row.rank_of,
-                "rank_display": rank_display(row.rank, row.rank_of),
-                "attendance_percentage": row.attendance_percentage,
-                "lessons_attended": row.lessons_attended,
-                "lessons_counted": row.lessons_counted,
-                "teacher_comment": row.teacher_comment,
+                "subject": {"id": row["subject_id"], "name": row["subject__name"]},
+                "average_grade": row["average_grade"],
+                "grades_count": row["grades_count"],
+                "rank": row["rank"],
+                "rank_of": row["rank_of"],
+                "rank_display": rank_display(row["rank"], row["rank_of"]),
+                "attendance_percentage": row["attendance_percentage"],
+                "lessons_attended": row["lessons_attended"],
+                "lessons_counted": row["lessons_counted"],
+                "teacher_comment": row["teacher_comment"],
             }
             for row in performances
         ],
@@ -205,13 +294,16 @@ def student_overview(
         ],
         "grades_weekly": _grades_weekly(grades),
         "progress": progress.student_progress(student=student, term=term, subject_id=subject_id, period=period),
-        "term_over_term": progress.term_over_term(student=student, term=term, terms=terms),
+        # The previous term found above is the only earlier term it needs (not read again without ``terms``).
+        "term_over_term": progress.term_over_term(
+            student=student, term=term, terms=[previous] if previous else [], standings=standings
+        ),
         "attendance_weekly": _attendance_weekly(days),
         "homework": _homework_totals(days),
         "behavior": [
             {"date": day["date"], "score": day["behavior_score"]} for day in days if day["behavior_score"] is not None
         ],
-        "flags": student_flags(student_ids=[student.pk]).get(student.pk, []),
+        "flags": _flags_of(FLAGS(student_id=student.pk)).get(student.pk, []),
     }
 
 
@@ -664,11 +756,16 @@ def classes_compared(*, term: AcademicTerm | None, class_group_ids: Iterable[int
 
 def student_flags(*, student_ids: Iterable[int]) -> dict[int, list[dict]]:
     """Each student's early-warning flags (docs/metrics.md), in the rules' order, with the reason in words."""
-    rows = list(
+    return _flags_of(
         StudentFlag.objects.filter(student_id__in=set(student_ids))
         .order_by()
         .values("student_id", "reason", "as_of", "figures")
     )
+
+
+def _flags_of(rows: Iterable[dict]) -> dict[int, list[dict]]:
+    """The flags of ``student_flags`` from their rows (student_id, reason, as_of, figures)."""
+    rows = list(rows)
     subject_ids = {
         low["subject_id"]
         for row in rows

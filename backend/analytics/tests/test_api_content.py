@@ -624,3 +624,18 @@ def test_the_plain_representation_equals_the_serializers(hillcrest):
         plain = represent(data)
         assert plain == expected
         assert JSONRenderer().render(plain) == JSONRenderer().render(expected)  # byte for byte, key order too
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["0.00", "-0.00", "7.50", "100.00", "999.99", "-12.34", "5.5", "5", "12.345", "0E-7", "1.0000", 3, "1E+2"],
+)
+@pytest.mark.parametrize(
+    "field", [apis.percent_field("a percentage"), apis.TermOverTermSerializer().fields["average_change"]]
+)
+def test_a_decimal_is_represented_as_its_field_represents_it(field, value):
+    """The representer's short way for decimals that have their field's places gives what the field gives."""
+    value = Decimal(value) if isinstance(value, str) else value
+    convert = apis._converter(field)
+
+    assert convert(value) == field.to_representation(value)

@@ -27,13 +27,13 @@ STATUSES = ("PRESENT", "LATE", "ABSENT", "EXCUSED")
 
 # The counts measured (the user already authenticated, here without the profiles that token authentication reads
 # with the user: test_token_reads_the_role_with_the_user), so that a new query fails here and is looked at; printed
-# with -s. Overview: role, student in scope, the school's terms (for the term and the previous term), subject rows,
-# standing, days, grades, standing snapshots, the two terms' standings (no previous term here: one fewer), the
-# student's early-warning flags. My performance: role (two profile look-ups), school, the teacher's weekly metrics,
+# with -s. Overview: role, student in scope with the school's terms (for the term and the previous term), subject
+# rows, the standings of the term and the previous term (one read), days, grades, standing snapshots, the student's
+# early-warning flags. My performance: role (two profile look-ups), school, the teacher's weekly metrics,
 # the school's weeks with its teacher count, the missing data (lessons without roll call, overdue ungraded
 # homework, the term asking for comments). School health: role, schools with their student and teacher counts,
 # terms, school days, term attendance, today's roll calls.
-MAX_QUERIES = {"overview": 9, "my-performance": 8, "school-health": 6}
+MAX_QUERIES = {"overview": 8, "my-performance": 8, "school-health": 6}
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,6 @@
 """Percentages: exact, rounded half-up to two places (worked by hand, and against plain fractions)."""
 
+import math
 from decimal import Decimal
 from fractions import Fraction
 
@@ -52,3 +53,14 @@ def test_mean_percentages_equal_the_plain_mean_of_fractions(pairs):
         return
     mean = sum(Fraction(score, maximum) for score, maximum in pairs) * 100 / len(pairs)
     assert mean_percentage(as_decimals) == Decimal(int(mean * 100 + Fraction(1, 2))) / 100
+
+
+decimals = st.decimals(min_value=-10_000, max_value=10_000, places=4, allow_nan=False, allow_infinity=False)
+
+
+@given(decimals, decimals.filter(bool))
+def test_decimal_percentages_equal_the_fraction_rounding(part, whole):
+    """The exact path (decimals, as money and grades): the same as half-up rounding of the plain fraction."""
+    exact = Fraction(part) * 100 / Fraction(whole)
+    assert percentage(part, whole) == Decimal(math.floor(exact * 100 + Fraction(1, 2))) / 100
+    assert percentage(Fraction(part), Fraction(whole)) == percentage(part, whole)

@@ -166,6 +166,27 @@ def test_overview_has_the_series_and_the_change_from_the_previous_term(oaks, api
     assert lines[1:3] == ["2026-09-08,,,60.00,1,3", f"2026-09-08,{w.maths.pk},Maths,55.00,2,"]
 
 
+def test_the_term_over_term_costs_no_query_of_its_own(oaks, api_client, settings):
+    """This term's standing and the previous term's are read together: a term with a term before it costs the
+    overview as many queries as the first term, which has none."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    w = oaks
+    for term, average in ((w.earlier, "65.25"), (w.term, "70.50")):
+        StudentTermStanding.objects.create(
+            student=w.a, term=term, school=w.school, overall_average=Decimal(average), rank=1, rank_of=3
+        )
+
+    def count(term) -> tuple[int, bool]:
+        api_client.force_authenticate(type(w.admin.user).objects.get(pk=w.admin.user.pk))
+        with CaptureQueriesContext(connection) as queries:
+            response = api_client.get(f"/api/analytics/student/{w.a.pk}/overview/", {"term": term.pk})
+        assert response.status_code == 200
+        return len(queries), response.json()["term_over_term"] is not None
+
+    first, first_compared = count(w.earlier)
+    assert (first_compared, count(w.term)) == (False, (first, True))
+
+
 def test_most_improved_query_count_does_not_grow_with_students(oaks, api_client, settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     w = oaks
@@ -204,3 +225,24 @@ def test_the_previous_term_is_the_same_from_the_schools_terms_read_already(oaks)
         assert not queries.captured_queries
         read = previous_term(term=term)
         assert (given and given.pk, read and read.pk) == (expected[term.pk], expected[term.pk]), term.name
+
+
+def test_the_student_is_read_with_the_schools_terms_in_one_query(oaks):
+    from analytics.selectors import student_with_terms
+    from schools.models import AcademicTerm, Student
+
+    w = oaks
+    in_scope = Student.objects.filter(school=w.school)
+    with CaptureQueriesContext(connection) as queries:
+        student, terms = student_with_terms(students=in_scope, student_id=w.a.pk)
+        assert (student.school.name, student.class_group.name) == ("Oaks", "7A")
+    assert len(queries) == 1
+    assert student == w.a
+    assert [(t.pk, t.school_id, t.name, t.start_date, t.end_date) for t in terms] == [
+        (t.pk, t.school_id, t.name, t.start_date, t.end_date) for t in AcademicTerm.objects.filter(school=w.school)
+    ]
+    assert [t.name for t in terms] == ["Summer", "Autumn"]
+    # A school without terms: the student, no term; a student outside the scope: none.
+    lone = factories.StudentFactory(school=factories.SchoolFactory(name="Elms"))
+    assert student_with_terms(students=Student.objects.all(), student_id=lone.pk) == (lone, [])
+    assert student_with_terms(students=in_scope, student_id=lone.pk) is None
