@@ -37,6 +37,7 @@ class Keys:
     teachers: set = field(default_factory=set)  # every metric of these teachers
     schools: set = field(default_factory=set)  # everything of these schools
     school_days: set = field(default_factory=set)  # (school_id, date) of the school rollup (money)
+    flag_students: set = field(default_factory=set)  # students whose flags are recomputed (every rule)
     # The only kinds of source data that changed (MARKS, GRADES), when known: a summary row then keeps
     # the stored figures that do not depend on them. None: anything may have changed.
     changed: frozenset | None = None
@@ -296,7 +297,14 @@ def teacher_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
 
 
 def term_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
-    return Keys(terms=set(pks))
+    """A term's rows, and the flags of every student of its school (and of those with a flag stored there): a
+    term moved or deleted changes which term a grades flag reads, for students with rows in it or not. Named
+    while the term exists (before a delete), since its school cannot be found after."""
+    from analytics.engine.flags import flag_keys_discover  # the engine reads these keys: imported when used
+
+    schools = set(AcademicTerm.objects.filter(pk__in=set(pks)).values_list("school_id", flat=True))
+    students = {student_id for school_id in schools for student_id, _ in flag_keys_discover(school_id=school_id)}
+    return Keys(terms=set(pks), flag_students=students)
 
 
 def school_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
