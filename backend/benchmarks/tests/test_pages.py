@@ -3,6 +3,7 @@ for by the load generator with a session cookie against a live server (nothing h
 
 import datetime
 import gzip
+from urllib.parse import urlunsplit
 
 import pytest
 import time_machine
@@ -78,7 +79,8 @@ def test_first_load_weight_adds_the_page_and_every_file_it_fetches_gzipped(stati
 
 def test_a_file_not_served_here_is_refused(static_dir):
     with pytest.raises(ValueError, match="not one of this server's static files"):
-        static_file("https://cdn.example.com/static/kit/main.css")
+        # The same path on another host (".invalid": a name that never resolves).
+        static_file(urlunsplit(("https", "elsewhere.invalid", "/static/kit/main.css", "", "")))
     with pytest.raises(FileNotFoundError):
         first_load_weight('<script src="/static/kit/missing.js"></script>')
 
