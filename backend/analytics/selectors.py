@@ -44,6 +44,7 @@ from analytics.models import (
 from core.compiled import CompiledRead
 from homework.models import Grade
 from schools.models import AcademicTerm, ClassGroup, School, Student, Subject, Teacher
+from schools.selectors import class_groups_taught_by
 
 
 def school_today(*, school: School) -> datetime.date:
@@ -626,22 +627,31 @@ def students_below_attendance(*, term: AcademicTerm, threshold: Decimal = LOW_AT
     return below_items(students_below_attendance_rows(term=term, threshold=threshold))
 
 
+TERM_ATTENDANCE_FIGURES = (
+    "attendance_percentage",
+    "lessons_attended",
+    "lessons_counted",
+    "days_marked",
+    "days_present",
+    "days_late",
+    "days_absent",
+    "days_excused",
+    "updated_at",
+)
+# A student has one row per term (term_attendance_unique); read on every report page, so compiled once.
+TERM_ATTENDANCE = CompiledRead(
+    lambda *, student_id, term_id: StudentTermAttendance.objects.filter(student_id=student_id, term_id=term_id).values(
+        *TERM_ATTENDANCE_FIGURES
+    ),
+    student_id=int,
+    term_id=int,
+)
+
+
 def student_term_attendance(*, student: Student, term: AcademicTerm | None) -> dict | None:
     """The student's attendance over the term, all lessons together, and their days by status."""
-    row = StudentTermAttendance.objects.filter(student=student, term=term).first() if term else None
-    if row is None:
-        return None
-    return {
-        "attendance_percentage": row.attendance_percentage,
-        "lessons_attended": row.lessons_attended,
-        "lessons_counted": row.lessons_counted,
-        "days_marked": row.days_marked,
-        "days_present": row.days_present,
-        "days_late": row.days_late,
-        "days_absent": row.days_absent,
-        "days_excused": row.days_excused,
-        "updated_at": row.updated_at,
-    }
+    rows = TERM_ATTENDANCE(student_id=student.pk, term_id=term.pk) if term else []
+    return rows[0] if rows else None
 
 
 def class_students(*, class_group_id: int, term: AcademicTerm | None) -> dict:
@@ -709,25 +719,19 @@ def class_students(*, class_group_id: int, term: AcademicTerm | None) -> dict:
     return {"as_of": as_of, "students": result}
 
 
-def classes_compared(*, term: AcademicTerm | None, class_group_ids: Iterable[int]) -> list[dict]:
-    """Per class, over its active students' term rows: attendance (attended / counted lessons, all summed)
-    and the class average (the mean of its students' overall averages, half-up to 2 places).
-
-    One query, a row per class: the database sums each class's active students' term attendance and their
-    overall averages in whole hundredths (each average has two places, so the hundredths are whole numbers and
-    the sums exact on either database: no floating-point sum of decimals on SQLite), and counts them; the mean
-    is divided and rounded here. A student has one attendance row and one standing per term, so no row repeats.
-    """
+def _classes_compared_query(*, term_id: int | None, class_group_ids) -> QuerySet:
     # A queryset of ids is read as a subquery of this one (no round trip of its own).
     ids = class_group_ids if isinstance(class_group_ids, QuerySet) else list(class_group_ids)
     rows = ClassGroup.objects.filter(pk__in=ids).annotate(
         active=FilteredRelation("students", condition=Q(students__active=True))
     )
     figures = {"students": Count("active__pk")}
-    if term is not None:
+    if term_id is not None:
         rows = rows.annotate(
-            attendance=FilteredRelation("active__term_attendance", condition=Q(active__term_attendance__term=term)),
-            standing=FilteredRelation("active__term_standings", condition=Q(active__term_standings__term=term)),
+            attendance=FilteredRelation(
+                "active__term_attendance", condition=Q(active__term_attendance__term_id=term_id)
+            ),
+            standing=FilteredRelation("active__term_standings", condition=Q(active__term_standings__term_id=term_id)),
         )
         figures |= {
             "attended": Sum("attendance__lessons_attended"),
@@ -735,8 +739,40 @@ def classes_compared(*, term: AcademicTerm | None, class_group_ids: Iterable[int
             "cents": Sum(Cast(Round(F("standing__overall_average") * 100), IntegerField())),
             "averages": Count("standing__overall_average"),
         }
+    return rows.values("pk", "name", "grade_level").annotate(**figures).order_by("grade_level", "name", "pk")
+
+
+# The teacher page's classes, asked for on every visit of a teacher's home: compiled once (core.compiled), the
+# classes those of the scope function (schools.selectors.class_groups_taught_by) for the teacher of that id.
+TEACHER_CLASSES = CompiledRead(
+    lambda *, teacher_id, term_id: _classes_compared_query(
+        term_id=term_id,
+        class_group_ids=class_groups_taught_by(teacher=Teacher(pk=teacher_id)).values_list("pk", flat=True),
+    ),
+    teacher_id=int,
+    term_id=int,
+)
+
+
+def classes_compared(
+    *, term: AcademicTerm | None, class_group_ids: Iterable[int] = (), teacher: Teacher | None = None
+) -> list[dict]:
+    """Per class, over its active students' term rows: attendance (attended / counted lessons, all summed)
+    and the class average (the mean of its students' overall averages, half-up to 2 places). The classes:
+    ``class_group_ids``, or with ``teacher`` the classes the teacher teaches (their scope).
+
+    One query, a row per class: the database sums each class's active students' term attendance and their
+    overall averages in whole hundredths (each average has two places, so the hundredths are whole numbers and
+    the sums exact on either database: no floating-point sum of decimals on SQLite), and counts them; the mean
+    is divided and rounded here. A student has one attendance row and one standing per term, so no row repeats.
+    """
+    term_id = term.pk if term is not None else None
+    if teacher is not None:
+        rows = TEACHER_CLASSES(teacher_id=teacher.pk, term_id=term_id)
+    else:
+        rows = _classes_compared_query(term_id=term_id, class_group_ids=class_group_ids)
     result = []
-    for row in rows.values("pk", "name", "grade_level").annotate(**figures).order_by("grade_level", "name", "pk"):
+    for row in rows:
         averages = row.get("averages") or 0
         result.append(
             {

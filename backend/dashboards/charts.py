@@ -7,6 +7,7 @@ decimal strings.
 """
 
 import datetime
+import functools
 from decimal import Decimal
 
 from analytics.definitions import week_start
@@ -22,7 +23,9 @@ def _text(value, suffix: str = "") -> str:
     return "–" if value is None else f"{value}{suffix}"
 
 
+@functools.lru_cache(maxsize=4096)
 def _week(day: datetime.date) -> str:
+    """A week's label ("07 Dec"): asked for once per grade and week, so kept."""
     return day.strftime("%d %b")
 
 

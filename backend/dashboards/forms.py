@@ -46,7 +46,14 @@ class TermsMixin:
     def school_terms(self) -> list[AcademicTerm]:
         """The school's terms, read once: the term choices render from the same list (``current_term(terms=)``
         takes it too)."""
-        return list(self.fields["term"].queryset)
+        field = self.fields["term"]
+        return list(field.queryset) if field.listed is None else field.listed
+
+    def terms_listed(self, terms: list[AcademicTerm] | None) -> None:
+        """``terms``: every term of the school, read already with the page's object: the choices, newest first as
+        the queryset orders them, without a query of their own (a posted term is still checked by the queryset)."""
+        if terms is not None:
+            self.fields["term"].listed = sorted(terms, key=lambda term: term.start_date, reverse=True)
 
 
 class ReportQueryForm(TermsMixin, forms.Form):
@@ -55,10 +62,11 @@ class ReportQueryForm(TermsMixin, forms.Form):
     term = TermChoiceField(queryset=AcademicTerm.objects.none(), required=False, empty_label=None)
     subject = ListedChoiceField(queryset=Subject.objects.none(), required=False, empty_label="All subjects")
 
-    def __init__(self, *args, school, **kwargs):
+    def __init__(self, *args, school, terms: list[AcademicTerm] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["term"].queryset = AcademicTerm.objects.filter(school=school).order_by("-start_date")
         self.fields["subject"].queryset = Subject.objects.filter(school=school).order_by("name")
+        self.terms_listed(terms)
 
     def school_subjects(self) -> list[Subject]:
         """The school's subjects by name, read once: the subject choices render from the same list."""

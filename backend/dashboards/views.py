@@ -17,7 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.formats import date_format
@@ -173,10 +173,7 @@ def _report_context(request, student, query: ReportQueryForm, forms: dict | None
         "overview": overview,
         "attendance": selectors.student_term_attendance(student=student, term=term),
         # Every grade, its date formatted here: one template node for the list, not five per grade.
-        "grade_rows": [
-            (date_format(grade["date"], "D j M"), grade["subject"], grade["homework"], grade["percentage"])
-            for grade in overview["grades"]
-        ],
+        "grade_rows": _grade_rows(overview["grades"]),
         "class_link": request.acting.role in STAFF,
         "csv": {
             table: api_csv(
@@ -210,13 +207,29 @@ def _report_context(request, student, query: ReportQueryForm, forms: dict | None
     return context
 
 
+def _grade_rows(grades: list[dict]) -> list[tuple]:
+    """(due date as "Mon 7 Dec", subject, homework, percentage) per grade; each date formatted once (the grades of
+    a term share a few dozen due dates)."""
+    days = {}
+    rows = []
+    for grade in grades:
+        day = grade["date"]
+        text = days.get(day)
+        if text is None:
+            text = days[day] = date_format(day, "D j M")
+        rows.append((text, grade["subject"], grade["homework"], grade["percentage"]))
+    return rows
+
+
 @roles(*ANY_ROLE)
 def student_report(request, student_id: int):
     """A student's term report; for their teachers and admins also the behaviour and comment entry."""
-    student = get_object_or_404(
-        students_visible_to(user=request.user).select_related("school", "class_group"), pk=student_id
-    )
-    query = ReportQueryForm(request.GET, school=student.school)
+    # The student and their school's terms in one query, as the API's overview reads them.
+    found = selectors.student_with_terms(students=students_visible_to(user=request.user), student_id=student_id)
+    if found is None:
+        raise Http404("No Student matches the given query.")
+    student, terms = found
+    query = ReportQueryForm(request.GET, school=student.school, terms=terms)
     if not query.is_valid():
         return bad_request(request, "dashboards/bad_query.html", {"form": query})
     if request.method == "POST":
@@ -261,9 +274,7 @@ def teacher_home(request):
     teacher = request.acting.profile
     terms = list(AcademicTerm.objects.filter(school_id=teacher.school_id))  # read once: the term, the comments due
     term = selectors.current_term(school=teacher.school, terms=terms)
-    classes = selectors.classes_compared(
-        term=term, class_group_ids=class_groups_visible_to(user=request.user).values_list("pk", flat=True)
-    )
+    classes = selectors.classes_compared(term=term, teacher=teacher)  # a teacher's classes: their scope
     if wants_csv(request):
         return csv_response(table=exports.CLASSES_COMPARED, items=classes, filename=f"teacher-{teacher.pk}-classes.csv")
     performance = selectors.teacher_performance(

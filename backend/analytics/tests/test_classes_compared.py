@@ -114,3 +114,40 @@ def test_the_other_term_and_no_term(classes):
         for row in classes_compared(term=None, class_group_ids=ids)
     ] == [("7A", 4, None, None), ("8B", 1, None, None)]
     assert classes_compared(term=c["term"], class_group_ids=[]) == []
+
+
+def test_a_teachers_classes_are_those_of_their_scope_in_one_compiled_query(classes):
+    """The teacher page's classes: the classes the teacher has an assignment for (7A) or has held a lesson with
+    (8B), not a class only another teacher teaches (7B); the same rows as the ids of the scope function gives,
+    and asked for again with another teacher and term (the compiled SQL with new values)."""
+    from attendance.models import Lesson
+    from schools.selectors import class_groups_taught_by
+    from tests.factories import SubjectFactory, TeacherFactory, TeachingAssignmentFactory
+
+    c = classes
+    school = c["a7"].school
+    subject = SubjectFactory(school=school)
+    moss, other = TeacherFactory(school=school), TeacherFactory(school=school)
+    TeachingAssignmentFactory(teacher=moss, class_group=c["a7"], subject=subject)
+    # Written without the engine (bulk_create sends no signal): a saved lesson would recompute the term rows
+    # written by hand above from their (absent) marks.
+    Lesson.objects.bulk_create(
+        [Lesson(teacher=moss, class_group=c["b8"], subject=subject, date=datetime.date(2026, 9, 8), period=1)]
+    )
+    TeachingAssignmentFactory(teacher=other, class_group=c["leavers"], subject=subject)
+
+    for teacher, term in ((moss, c["term"]), (other, c["term"]), (moss, c["other_term"]), (moss, None)):
+        with CaptureQueriesContext(connection) as queries:
+            rows = classes_compared(term=term, teacher=teacher)
+        assert len(queries) == 1
+        ids = class_groups_taught_by(teacher=teacher).values_list("pk", flat=True)
+        assert rows == classes_compared(term=term, class_group_ids=ids)
+    assert [(row["name"], row["students"], row["attendance_rate"], row["average_grade"]) for row in rows] == [
+        ("7A", 4, None, None),
+        ("8B", 1, None, None),
+    ]
+    assert [
+        (row["name"], row["attendance_rate"], row["average_grade"])
+        for row in classes_compared(term=c["term"], teacher=moss)
+    ] == [("7A", Decimal("86.67"), Decimal("75.01")), ("8B", Decimal("75.00"), Decimal("66.67"))]
+    assert [row["name"] for row in classes_compared(term=c["term"], teacher=other)] == ["7B"]

@@ -1,5 +1,6 @@
 """Table bodies rendered in one tag: a long table costs one template node, not a node per cell."""
 
+import html
 from decimal import Decimal
 
 from django import template
@@ -15,8 +16,10 @@ register = template.Library()
 def cell_text(value, context) -> str:
     """``{{ value }}`` of a table cell: text escaped, whole numbers and decimals as the template prints them
     without a thousands separator (the project's setting), anything else through the template's own rendering."""
+    if type(value) is str:
+        return html.escape(value)  # what django.utils.html.escape does, without its lazy-text wrapper per cell
     if isinstance(value, str):
-        return conditional_escape(value)
+        return conditional_escape(value)  # safe text as it is
     if isinstance(value, Decimal):
         return f"{value:f}"  # as django.utils.numberformat writes a decimal
     if isinstance(value, int) and not isinstance(value, bool):
