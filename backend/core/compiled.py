@@ -21,7 +21,7 @@ PLACEHOLDER_DATE_START = datetime.date(1801, 1, 1)
 
 
 def placeholder(kind: type):
-    """A value of ``kind`` (int or date) that is unique among every placeholder."""
+    """A value of ``kind`` (int or date) that is unique among every placeholder (a list's: one int per item)."""
     if kind is int:
         return next(_ids)
     if kind is datetime.date:
@@ -30,20 +30,34 @@ def placeholder(kind: type):
 
 
 class _Compiled:
-    def __init__(self, read: "CompiledRead", names: frozenset, connection):
-        values = {name: placeholder(read.kinds[name]) for name in names}
+    def __init__(self, read: "CompiledRead", names: frozenset, connection, lengths: dict):
+        values = {
+            name: (
+                [placeholder(int) for _ in range(lengths[name])]
+                if read.kinds[name] is list
+                else placeholder(read.kinds[name])
+            )
+            for name in names
+        }
         queryset = read.build(**values)
         if queryset._iterable_class not in (ValuesIterable, ValuesListIterable):
             raise TypeError("A compiled read gives values() or values_list() rows.")
         query = queryset.query
         self.compiler = query.get_compiler(connection=connection)
         self.sql, params = self.compiler.as_sql()
-        prepared = {self._prepare(value, connection): name for name, value in values.items()}
-        # Each parameter: the name whose value goes there, or the constant the query holds.
+        # Placeholder -> (name, the item's place in the list, or None for a single value).
+        prepared = {}
+        for name, value in values.items():
+            if isinstance(value, list):
+                prepared.update({item: (name, index) for index, item in enumerate(value)})
+            else:
+                prepared[self._prepare(value, connection)] = (name, None)
+        # Each parameter: where its value comes from (the name, and the place in a list), or the query's constant.
         self.slots = [
-            (prepared[param], None) if _hashable(param) and param in prepared else (None, param) for param in params
+            (*prepared[param], None) if _hashable(param) and param in prepared else (None, None, param)
+            for param in params
         ]
-        missing = set(names) - {name for name, _ in self.slots}
+        missing = set(names) - {name for name, _, _ in self.slots}
         if missing:
             raise ValueError(f"Not a parameter of the SQL: {', '.join(sorted(missing))}.")
         self.dicts = queryset._iterable_class is ValuesIterable
@@ -60,7 +74,14 @@ class _Compiled:
         return value
 
     def rows(self, values: dict, connection) -> list:
-        params = [self._prepare(values[name], connection) if name else constant for name, constant in self.slots]
+        params = [
+            constant
+            if name is None
+            else values[name][index]
+            if index is not None
+            else self._prepare(values[name], connection)
+            for name, index, constant in self.slots
+        ]
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             fetched = cursor.fetchall()
@@ -80,10 +101,12 @@ def _hashable(value) -> bool:
 
 
 class CompiledRead:
-    """``build(**values)``: a ``values()`` or ``values_list()`` queryset whose ``values`` (ints or dates, by
-    ``kinds``) only fill its filters' parameters. Called with the values, it returns the queryset's rows as a list;
-    the SQL is compiled once per database and set of names given. A value of None is not a parameter
-    (``x=None`` filters ``IS NULL``): such a call builds and runs the queryset as usual."""
+    """``build(**values)``: a ``values()`` or ``values_list()`` queryset whose ``values`` (ints, dates or lists of
+    ints, by ``kinds``: int, datetime.date or list) only fill its filters' parameters. Called with the values, it
+    returns the queryset's rows as a list; the SQL is compiled once per database, set of names given and length of
+    each list (``x__in=ids`` has a parameter per id). A value of None is not a parameter (``x=None`` filters
+    ``IS NULL``) and an empty list has none (``x__in=[]`` matches nothing): such a call builds and runs the
+    queryset as usual."""
 
     def __init__(self, build: Callable[..., QuerySet], **kinds: type):
         self.build = build
@@ -93,11 +116,12 @@ class CompiledRead:
         self.compiled: dict[tuple, _Compiled] = {}
 
     def __call__(self, **values) -> list:
-        if any(value is None for value in values.values()):
+        if any(value is None or (self.kinds[name] is list and not value) for name, value in values.items()):
             return list(self.build(**values))
         connection = connections[DEFAULT_DB_ALIAS]
-        key = (connection.vendor, frozenset(values))
+        lengths = {name: len(value) for name, value in values.items() if self.kinds[name] is list}
+        key = (connection.vendor, frozenset(values), frozenset(lengths.items()))
         compiled = self.compiled.get(key)
         if compiled is None:
-            compiled = self.compiled[key] = _Compiled(self, key[1], connection)
+            compiled = self.compiled[key] = _Compiled(self, key[1], connection, lengths)
         return compiled.rows(values, connection)

@@ -87,3 +87,24 @@ def test_a_value_that_is_not_a_parameter_of_the_sql_is_refused(schools):
 
     with pytest.raises(ValueError, match="school_id"):
         read(school_id=schools[0].pk)
+
+
+def test_a_list_of_ids_is_compiled_once_per_length(schools):
+    first, second = schools
+    read = CompiledRead(
+        lambda *, ids, school_id: (
+            AcademicTerm.objects.filter(pk__in=ids).exclude(school_id=school_id).order_by("name").values_list("name")
+        ),
+        ids=list,
+        school_id=int,
+    )
+    terms = {term.name: term.pk for term in AcademicTerm.objects.all()}
+    with mock.patch.object(SQLCompiler, "as_sql", autospec=True, side_effect=SQLCompiler.as_sql) as as_sql:
+        assert read(ids=[terms["First 2025"], terms["Second 2026"]], school_id=second.pk) == [("First 2025",)]
+        assert read(ids=[terms["Second 2026"], terms["First 2027"]], school_id=first.pk) == [("Second 2026",)]
+        assert as_sql.call_count == 1
+        assert read(ids=list(terms.values()), school_id=first.pk) == [("Second 2026",)]
+        assert read(ids=[terms["First 2026"]], school_id=second.pk) == [("First 2026",)]
+        assert as_sql.call_count == 3
+    # No id: nothing, without SQL of its own.
+    assert read(ids=[], school_id=first.pk) == []
