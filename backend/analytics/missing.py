@@ -7,11 +7,13 @@ whatever the number of teachers, students or weeks. Definitions are in docs/metr
 
 import datetime
 
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from analytics.definitions import week_end, week_start
 from analytics.models import StudentTermPerformance
 from attendance.models import Attendance, Lesson
+from core.compiled import CompiledRead
 from homework.models import Homework
 from schools.models import AcademicTerm, School, Student, Teacher
 
@@ -36,12 +38,74 @@ def comment_term(
     if terms is not None:
         last_days = (term for term in terms if term.start_date <= today <= term.end_date < today + COMMENT_WINDOW)
         return min(last_days, key=lambda term: term.start_date, default=None)
-    return AcademicTerm.objects.filter(
-        school=school,
-        start_date__lte=today,
-        end_date__gte=today,
-        end_date__lt=today + COMMENT_WINDOW,
-    ).first()
+    rows = COMMENT_TERM(school_id=school.pk, today=today, window_end=today + COMMENT_WINDOW)
+    if not rows:
+        return None
+    return AcademicTerm.from_db(DEFAULT_DB_ALIAS, COMMENT_TERM_FIELDS, rows[0])
+
+
+# The reads of one teacher's missing figures, asked for on every teacher-performance request and teacher page:
+# compiled once (core.compiled), the same querysets as for many teachers with the teacher's id as a parameter.
+COMMENT_TERM_FIELDS = ("id", "school_id", "name", "start_date", "end_date")
+COMMENT_TERM = CompiledRead(
+    lambda *, school_id, today, window_end: (
+        AcademicTerm.objects.filter(
+            school_id=school_id, start_date__lte=today, end_date__gte=today, end_date__lt=window_end
+        )
+        .order_by("start_date", "pk")
+        .values_list(*COMMENT_TERM_FIELDS)[:1]
+    ),
+    school_id=int,
+    today=datetime.date,
+    window_end=datetime.date,
+)
+
+
+def _lessons_query(*, teachers: Q, first: datetime.date, last: datetime.date, today: datetime.date) -> QuerySet:
+    """Lessons held from ``first`` to ``last`` and today's, by teacher and day: how many, how many without a mark."""
+    return (
+        Lesson.objects.filter(Q(date__range=(first, last)) | Q(date=today))
+        .filter(teachers)
+        .annotate(marked=_has_marks())
+        .values("teacher_id", "date")
+        .annotate(held=Count("id"), unmarked=Count("id", filter=Q(marked=False)))
+        .order_by()
+    )
+
+
+def _homework_query(*, teachers: Q, first: datetime.date, last: datetime.date, before: datetime.date) -> QuerySet:
+    """Homework due from ``first`` to ``last`` and before ``before``, by teacher and due date, with submissions not
+    graded: how many such homework, how many such submissions."""
+    return (
+        Homework.objects.filter(teachers, due_date__range=(first, last), due_date__lt=before)
+        .values("teacher_id", "due_date")
+        .annotate(
+            overdue=Count("id", distinct=True, filter=Q(submissions__grade__isnull=True)),
+            ungraded=Count("submissions", filter=Q(submissions__grade__isnull=True)),
+        )
+        .filter(ungraded__gt=0)
+        .order_by()
+    )
+
+
+LESSONS = CompiledRead(
+    lambda *, teacher_id, first, last, today: _lessons_query(
+        teachers=Q(teacher_id=teacher_id), first=first, last=last, today=today
+    ),
+    teacher_id=int,
+    first=datetime.date,
+    last=datetime.date,
+    today=datetime.date,
+)
+HOMEWORK = CompiledRead(
+    lambda *, teacher_id, first, last, before: _homework_query(
+        teachers=Q(teacher_id=teacher_id), first=first, last=last, before=before
+    ),
+    teacher_id=int,
+    first=datetime.date,
+    last=datetime.date,
+    before=datetime.date,
+)
 
 
 def missing_data(
@@ -67,12 +131,13 @@ def missing_data(
     weeks = sorted(weeks)
     first, last = (weeks[0], min(week_end(weeks[-1]), today)) if weeks else (today, today)
 
+    one = teacher_ids[0] if len(teacher_ids) == 1 else None  # one teacher: the compiled reads
+
     # Lessons held: dated in the week and not after today; without roll call: no mark at all.
     for row in (
-        Lesson.objects.filter(Q(date__range=(first, last)) | Q(date=today), teacher_id__in=teacher_ids)
-        .annotate(marked=_has_marks())
-        .values("teacher_id", "date")
-        .annotate(held=Count("id"), unmarked=Count("id", filter=Q(marked=False)))
+        LESSONS(teacher_id=one, first=first, last=last, today=today)
+        if one is not None
+        else _lessons_query(teachers=Q(teacher_id__in=teacher_ids), first=first, last=last, today=today)
     ):
         teacher = result[row["teacher_id"]]
         if row["date"] == today:
@@ -86,16 +151,13 @@ def missing_data(
     # Homework due in the week, more than a week ago, with submissions not graded.
     overdue_before = today - datetime.timedelta(days=GRADING_GRACE_DAYS)
     if weeks and first < overdue_before:
+        due_by = week_end(weeks[-1])
         for row in (
-            Homework.objects.filter(
-                teacher_id__in=teacher_ids, due_date__range=(first, week_end(weeks[-1])), due_date__lt=overdue_before
+            HOMEWORK(teacher_id=one, first=first, last=due_by, before=overdue_before)
+            if one is not None
+            else _homework_query(
+                teachers=Q(teacher_id__in=teacher_ids), first=first, last=due_by, before=overdue_before
             )
-            .values("teacher_id", "due_date")
-            .annotate(
-                overdue=Count("id", distinct=True, filter=Q(submissions__grade__isnull=True)),
-                ungraded=Count("submissions", filter=Q(submissions__grade__isnull=True)),
-            )
-            .filter(ungraded__gt=0)
         ):
             week = result[row["teacher_id"]]["weeks"].get(week_start(row["due_date"]))
             if week is not None:

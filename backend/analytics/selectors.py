@@ -356,11 +356,12 @@ def teacher_performance(
 ) -> dict:
     """The teacher's weekly metrics with the school's median of each beside it (no other teacher's figures).
     ``terms``: every term of the school when the caller has read them already (no query for them then)."""
+    asked = set(weeks)
+    first, last = (min(weeks), max(weeks)) if weeks else (None, None)
     own = {
         row["week_start"]: row
-        for row in TeacherPerformanceMetric.objects.filter(teacher=teacher, week_start__in=weeks).values(
-            "week_start", "updated_at", *TEACHER_METRICS
-        )
+        for row in (TEACHER_WEEKS(teacher_id=teacher.pk, first=first, last=last) if weeks else [])
+        if row["week_start"] in asked
     }
     medians = school_medians(school_id=teacher.school_id, weeks=weeks)
     today = school_today(school=teacher.school)
@@ -391,6 +392,35 @@ def _empty_metric(name: str):
     return None if name == "average_student_attendance" else 0
 
 
+# The teacher's weeks and the school's, read on every teacher-performance request and teacher page: compiled once
+# (core.compiled), over the range of the weeks asked for (the rows of other weeks in it are left out here).
+TEACHER_WEEKS = CompiledRead(
+    lambda *, teacher_id, first, last: TeacherPerformanceMetric.objects.filter(
+        teacher_id=teacher_id, week_start__range=(first, last)
+    ).values("week_start", "updated_at", *TEACHER_METRICS),
+    teacher_id=int,
+    first=datetime.date,
+    last=datetime.date,
+)
+
+
+def _school_weeks_query(*, school_id: int, first: datetime.date, last: datetime.date) -> QuerySet:
+    return SchoolTeacherWeek.objects.filter(school_id=school_id, week_start__range=(first, last))
+
+
+def _school_weeks_with_teachers(*, school_id: int, first: datetime.date, last: datetime.date) -> QuerySet:
+    """The school's weeks with the number of its teachers counted now, in the same query."""
+    count = Teacher.objects.filter(school_id=school_id).order_by().values("school_id").annotate(n=Count("id"))
+    return (
+        _school_weeks_query(school_id=school_id, first=first, last=last)
+        .annotate(teachers=Subquery(count.values("n")))
+        .values("week_start", *COUNT_METRICS, RATE_METRIC, "teachers")
+    )
+
+
+SCHOOL_WEEKS = CompiledRead(_school_weeks_with_teachers, school_id=int, first=datetime.date, last=datetime.date)
+
+
 def school_medians(
     *, school_id: int, weeks: list[datetime.date], teachers: int | None = None
 ) -> dict[tuple, Decimal | None]:
@@ -400,13 +430,16 @@ def school_medians(
     Read from the school's weeks (SchoolTeacherWeek: the counts by value, the rates' median), one row per
     week, so the read does not grow with the number of teachers. The teachers are counted in the same query.
     """
-    rows = SchoolTeacherWeek.objects.filter(school_id=school_id, week_start__in=set(weeks))
-    fields = ["week_start", *COUNT_METRICS, RATE_METRIC]
-    if teachers is None:
-        count = Teacher.objects.filter(school_id=school_id).order_by().values("school_id").annotate(n=Count("id"))
-        rows = rows.annotate(teachers=Subquery(count.values("n")))
-        fields.append("teachers")
-    stored = {row["week_start"]: row for row in rows.values(*fields)}
+    asked = set(weeks)
+    if not weeks:
+        rows = []
+    elif teachers is None:
+        rows = SCHOOL_WEEKS(school_id=school_id, first=min(weeks), last=max(weeks))
+    else:
+        rows = _school_weeks_query(school_id=school_id, first=min(weeks), last=max(weeks)).values(
+            "week_start", *COUNT_METRICS, RATE_METRIC
+        )
+    stored = {row["week_start"]: row for row in rows if row["week_start"] in asked}
     if teachers is None:
         # Without a stored week, counted on their own.
         first = next(iter(stored.values()), None)
@@ -720,11 +753,15 @@ def class_students(*, class_group_id: int, term: AcademicTerm | None) -> dict:
 
 
 def _classes_compared_query(*, term_id: int | None, class_group_ids) -> QuerySet:
-    # A queryset of ids is read as a subquery of this one (no round trip of its own).
-    ids = class_group_ids if isinstance(class_group_ids, QuerySet) else list(class_group_ids)
-    rows = ClassGroup.objects.filter(pk__in=ids).annotate(
-        active=FilteredRelation("students", condition=Q(students__active=True))
-    )
+    if isinstance(class_group_ids, QuerySet):
+        # A queryset of ids is read as a subquery of this one (no round trip of its own).
+        ids, students = class_group_ids, Q(students__active=True)
+    else:
+        # A list: its students found through their class's index as well (the database's plan then starts from
+        # the classes' students instead of scanning every student and every term row of the school).
+        ids = list(class_group_ids)
+        students = Q(students__active=True, students__class_group_id__in=ids)
+    rows = ClassGroup.objects.filter(pk__in=ids).annotate(active=FilteredRelation("students", condition=students))
     figures = {"students": Count("active__pk")}
     if term_id is not None:
         rows = rows.annotate(
@@ -742,15 +779,17 @@ def _classes_compared_query(*, term_id: int | None, class_group_ids) -> QuerySet
     return rows.values("pk", "name", "grade_level").annotate(**figures).order_by("grade_level", "name", "pk")
 
 
-# The teacher page's classes, asked for on every visit of a teacher's home: compiled once (core.compiled), the
-# classes those of the scope function (schools.selectors.class_groups_taught_by) for the teacher of that id.
-TEACHER_CLASSES = CompiledRead(
-    lambda *, teacher_id, term_id: _classes_compared_query(
-        term_id=term_id,
-        class_group_ids=class_groups_taught_by(teacher=Teacher(pk=teacher_id)).values_list("pk", flat=True),
-    ),
-    teacher_id=int,
+# Classes compared on the pages (a teacher's classes, a page of the school's) are asked for on every visit: compiled
+# once (core.compiled) per number of classes; a teacher's classes are those of their scope
+# (schools.selectors.class_groups_taught_by), read first as ids.
+CLASSES = CompiledRead(
+    lambda *, term_id, class_ids: _classes_compared_query(term_id=term_id, class_group_ids=class_ids),
     term_id=int,
+    class_ids=list,
+)
+TEACHER_CLASS_IDS = CompiledRead(
+    lambda *, teacher_id: class_groups_taught_by(teacher=Teacher(pk=teacher_id)).order_by("pk").values_list("pk"),
+    teacher_id=int,
 )
 
 
@@ -759,18 +798,22 @@ def classes_compared(
 ) -> list[dict]:
     """Per class, over its active students' term rows: attendance (attended / counted lessons, all summed)
     and the class average (the mean of its students' overall averages, half-up to 2 places). The classes:
-    ``class_group_ids``, or with ``teacher`` the classes the teacher teaches (their scope).
+    ``class_group_ids`` (a list, or a queryset read as a subquery), or with ``teacher`` the classes the teacher
+    teaches (their scope).
 
-    One query, a row per class: the database sums each class's active students' term attendance and their
-    overall averages in whole hundredths (each average has two places, so the hundredths are whole numbers and
-    the sums exact on either database: no floating-point sum of decimals on SQLite), and counts them; the mean
-    is divided and rounded here. A student has one attendance row and one standing per term, so no row repeats.
+    One query, a row per class (with ``teacher``, one more for their classes' ids): the database sums each class's
+    active students' term attendance and their overall averages in whole hundredths (each average has two places,
+    so the hundredths are whole numbers and the sums exact on either database: no floating-point sum of decimals
+    on SQLite), and counts them; the mean is divided and rounded here. A student has one attendance row and one
+    standing per term, so no row repeats.
     """
     term_id = term.pk if term is not None else None
     if teacher is not None:
-        rows = TEACHER_CLASSES(teacher_id=teacher.pk, term_id=term_id)
-    else:
+        class_group_ids = [pk for (pk,) in TEACHER_CLASS_IDS(teacher_id=teacher.pk)]
+    if isinstance(class_group_ids, QuerySet):
         rows = _classes_compared_query(term_id=term_id, class_group_ids=class_group_ids)
+    else:
+        rows = CLASSES(term_id=term_id, class_ids=list(class_group_ids))
     result = []
     for row in rows:
         averages = row.get("averages") or 0
