@@ -196,6 +196,13 @@ def roll_calls_today(*, schools: list[School], todays: dict[int, datetime.date])
     """Lessons of today (each school's own today) and how many have no roll call yet: one query."""
     if not schools:
         return {"lessons": 0, "not_taken": 0}
+    if len(schools) == 1:
+        rows = ROLL_CALLS_TODAY(school_id=schools[0].pk, today=todays[schools[0].pk])
+        return (
+            {"lessons": rows[0]["lessons"], "not_taken": rows[0]["not_taken"]}
+            if rows
+            else {"lessons": 0, "not_taken": 0}
+        )
     on_their_day = Q()
     for school in schools:
         on_their_day |= Q(class_group__school_id=school.pk, date=todays[school.pk])
@@ -205,6 +212,20 @@ def roll_calls_today(*, schools: list[School], todays: dict[int, datetime.date])
         .aggregate(lessons=Count("id"), not_taken=Count("id", filter=Q(marked=False)))
     )
     return {"lessons": counts["lessons"], "not_taken": counts["not_taken"]}
+
+
+# One school's lessons of its today (school health's page and endpoint): compiled once, a row (none without lessons).
+ROLL_CALLS_TODAY = CompiledRead(
+    lambda *, school_id, today: (
+        Lesson.objects.filter(class_group__school_id=school_id, date=today)
+        .annotate(marked=_has_marks())
+        .order_by()
+        .values("date")
+        .annotate(lessons=Count("id"), not_taken=Count("id", filter=Q(marked=False)))
+    ),
+    school_id=int,
+    today=datetime.date,
+)
 
 
 def school_teachers(*, school: School) -> list[dict]:

@@ -488,6 +488,34 @@ def _sums(rows: list[dict]) -> dict:
     return {name: sum((row[name] for row in rows), Decimal(0) if name in MONEY else 0) for name in SCHOOL_DAY_SUMS}
 
 
+def _school_days_query(*, schools: Q, date_to: datetime.date, todays) -> QuerySet:
+    return SchoolDailySummary.objects.filter(Q(date__lte=date_to) | Q(date__in=todays), schools).values(
+        "school_id", "date", "updated_at", *SCHOOL_DAY_SUMS
+    )
+
+
+# School health's reads of one school (its page, its endpoint, each school of the superuser's table): compiled once
+# (core.compiled).
+SCHOOL_DAYS = CompiledRead(
+    lambda *, school_id, date_to, today: _school_days_query(
+        schools=Q(school_id=school_id), date_to=date_to, todays=[today]
+    ),
+    school_id=int,
+    date_to=datetime.date,
+    today=datetime.date,
+)
+# The term's students with an attendance percentage, and those below the threshold: one row (none without any).
+TERM_BELOW = CompiledRead(
+    lambda *, term_id: (
+        StudentTermAttendance.objects.filter(term_id=term_id, attendance_percentage__isnull=False)
+        .order_by()
+        .values("term_id")
+        .annotate(students=Count("id"), below=Count("id", filter=Q(attendance_percentage__lt=LOW_ATTENDANCE)))
+    ),
+    term_id=int,
+)
+
+
 def school_health(*, schools: list[School], term: AcademicTerm | None, date_from, date_to) -> dict:
     """Money, attendance, homework and head counts of one school (or several) over a period, with a weekly trend.
 
@@ -497,16 +525,12 @@ def school_health(*, schools: list[School], term: AcademicTerm | None, date_from
     school_ids = [school.pk for school in schools]
     todays = {school.pk: school_today(school=school) for school in schools}
     # Today's row is read even when the period ends earlier: today's figures do not depend on the period.
-    rows = list(
-        SchoolDailySummary.objects.filter(
-            Q(date__lte=date_to) | Q(date__in=set(todays.values())), school_id__in=school_ids
-        ).values(
-            "school_id",
-            "date",
-            "updated_at",
-            *SCHOOL_DAY_SUMS,
+    if len(schools) == 1:
+        rows = SCHOOL_DAYS(school_id=school_ids[0], date_to=date_to, today=todays[school_ids[0]])
+    else:
+        rows = list(
+            _school_days_query(schools=Q(school_id__in=school_ids), date_to=date_to, todays=set(todays.values()))
         )
-    )
     days = [day for day in rows if day["date"] <= date_to]
     in_period = [day for day in days if day["date"] >= date_from]
     totals = _sums(in_period)
@@ -516,10 +540,7 @@ def school_health(*, schools: list[School], term: AcademicTerm | None, date_from
 
     below = None
     if term is not None:
-        rates = StudentTermAttendance.objects.filter(term=term, attendance_percentage__isnull=False)
-        counted = rates.aggregate(
-            students=Count("id"), below=Count("id", filter=Q(attendance_percentage__lt=LOW_ATTENDANCE))
-        )
+        counted = next(iter(TERM_BELOW(term_id=term.pk)), {"students": 0, "below": 0})
         below = {
             "threshold": LOW_ATTENDANCE,
             "students": counted["below"],
