@@ -111,3 +111,34 @@ def missing_rows(context, teachers) -> str:
             for row in teachers
         )
     )
+
+
+@register.simple_tag(takes_context=True)
+def teacher_week_rows(context, weeks) -> str:
+    """The teacher's weeks with what is missing (``teacher_performance``'s weeks): per week its Monday, lessons
+    held, without roll call, attendance at the marked lessons (with the lessons without roll call beside it) and
+    the homework and submissions to grade; each figure as ``{{ value }}`` prints it, each date formatted as the
+    template's ``date`` filter does."""
+
+    def cell(value) -> str:
+        return cell_text(value, context)
+
+    rows = []
+    for week in weeks:
+        unmarked = week["lessons_without_roll_call"]
+        attendance = week["average_student_attendance"]
+        rows.append(
+            f'<tr data-week="{date_format(week["week_start"], "Y-m-d")}"><th scope="row">'
+            f"{date_format(week['week_start'], 'j M')}</th><td>{cell(week['lessons_held'])}</td>"
+            f'<td data-figure="without-roll-call">{cell(unmarked)}</td>'
+            f"<td>{NO_VALUE if attendance is None else cell(attendance) + '%'}"
+            + (
+                f' <small class="muted">({cell(unmarked)} lesson{"" if unmarked == 1 else "s"}'
+                " without roll call)</small>"
+                if unmarked
+                else ""
+            )
+            + f'</td><td data-figure="homework-ungraded">{cell(week["homework_overdue_ungraded"])}</td>'
+            f"<td>{cell(week['submissions_ungraded'])}</td></tr>"
+        )
+    return mark_safe("\n".join(rows))  # noqa: S308 (every figure through cell_text, the dates formatted)

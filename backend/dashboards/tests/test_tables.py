@@ -176,3 +176,41 @@ def test_missing_rows_prints_the_rows_as_the_template_did():
     assert tag.render(Context({"rows": rows})) == MISSING_LOOP.render(Context({"rows": rows}))
     assert "Ms &lt;Moss&gt; &amp; co" in tag.render(Context({"rows": rows}))
     assert tag.render(Context({"rows": []})) == ""
+
+
+WEEKS_LOOP = Template(
+    "{% for week in weeks %}"
+    '<tr data-week="{{ week.week_start|date:"Y-m-d" }}"><th scope="row">{{ week.week_start|date:"j M" }}</th>'
+    "<td>{{ week.lessons_held }}</td>"
+    '<td data-figure="without-roll-call">{{ week.lessons_without_roll_call }}</td>'
+    "<td>{% if week.average_student_attendance is None %}–{% else %}{{ week.average_student_attendance }}%{% endif %}"
+    '{% if week.lessons_without_roll_call %} <small class="muted">({{ week.lessons_without_roll_call }} '
+    "lesson{{ week.lessons_without_roll_call|pluralize }} without roll call)</small>{% endif %}</td>"
+    '<td data-figure="homework-ungraded">{{ week.homework_overdue_ungraded }}</td>'
+    "<td>{{ week.submissions_ungraded }}</td></tr>"
+    "{% if not forloop.last %}\n{% endif %}{% endfor %}"
+)
+
+
+def test_teacher_week_rows_prints_the_rows_as_the_template_did():
+    def week(day, held, unmarked, attendance, overdue, ungraded):
+        return {
+            "week_start": datetime.date(2026, 9, day),
+            "lessons_held": held,
+            "lessons_without_roll_call": unmarked,
+            "average_student_attendance": attendance,
+            "homework_overdue_ungraded": overdue,
+            "submissions_ungraded": ungraded,
+        }
+
+    weeks = [
+        week(7, 25, 0, Decimal("96.40"), 0, 0),
+        week(14, 25, 1, Decimal("100.00"), 2, 31),
+        week(21, 3, 3, None, 0, 0),
+        week(28, 0, 0, None, 1, 1),
+    ]
+    tag = Template("{% load tables %}{% teacher_week_rows weeks %}").render(Context({"weeks": weeks}))
+    assert tag == WEEKS_LOOP.render(Context({"weeks": weeks}))
+    assert '<tr data-week="2026-09-14"><th scope="row">14 Sep</th><td>25</td>' in tag
+    assert '100.00% <small class="muted">(1 lesson without roll call)</small>' in tag
+    assert "<td>–  <small" not in tag and "(3 lessons without roll call)" in tag
