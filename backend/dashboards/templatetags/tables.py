@@ -7,7 +7,7 @@ from django import template
 from django.template.base import render_value_in_context
 from django.urls import reverse
 from django.utils.formats import date_format
-from django.utils.html import conditional_escape
+from django.utils.html import conditional_escape, json_script
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -142,3 +142,40 @@ def teacher_week_rows(context, weeks) -> str:
             f"<td>{cell(week['submissions_ungraded'])}</td></tr>"
         )
     return mark_safe("\n".join(rows))  # noqa: S308 (every figure through cell_text, the dates formatted)
+
+
+@register.simple_tag(takes_context=True)
+def chart(context, chart_id: str, title: str, spec: dict, small: bool = False, tall: bool = False) -> str:
+    """A chart (``dashboards.charts``' spec) as a figure: its title, the canvas charts.js draws on, the spec as a
+    JSON script and its numbers as a table; what ``{% include "dashboards/includes/chart.html" %}`` printed (the
+    same HTML, in one tag: a page draws four or five of them)."""
+    title = conditional_escape(title)
+    table = spec["table"]
+    columns = "".join(f'<th scope="col">{cell_text(column, context)}</th>' for column in table["columns"])
+    if table["rows"]:
+        body = f"          {table_rows(context, table['rows'])}\n          \n"
+    else:
+        body = f'          <tr><td colspan="{len(table["columns"])}">Nothing recorded yet.</td></tr>\n'
+    box = "chart-box" + (" small" if small else "") + (" tall" if tall else "")
+    return mark_safe(  # noqa: S308 (the title, the id, the caption and the columns escaped; cells by table_rows)
+        '<figure class="chart">\n'
+        f"  <figcaption>{title}</figcaption>\n"
+        f'  <div class="{box}">\n'
+        f'    <canvas data-chart="{conditional_escape(chart_id)}" role="img" aria-label="{title} (the numbers are in '
+        'the table below)"></canvas>\n'
+        "  </div>\n"
+        f"  {json_script(spec, chart_id)}\n"
+        '  <details class="numbers">\n'
+        "    <summary>Numbers</summary>\n"
+        '    <div class="table-scroll">\n'
+        "      <table>\n"
+        f"        <caption>{cell_text(table['caption'], context)}</caption>\n"
+        f"        <thead><tr>{columns}</tr></thead>\n"
+        "        <tbody>\n"
+        f"{body}"
+        "        </tbody>\n"
+        "      </table>\n"
+        "    </div>\n"
+        "  </details>\n"
+        "</figure>\n"
+    )

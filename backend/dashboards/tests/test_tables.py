@@ -214,3 +214,54 @@ def test_teacher_week_rows_prints_the_rows_as_the_template_did():
     assert '<tr data-week="2026-09-14"><th scope="row">14 Sep</th><td>25</td>' in tag
     assert '100.00% <small class="muted">(1 lesson without roll call)</small>' in tag
     assert "<td>–  <small" not in tag and "(3 lessons without roll call)" in tag
+
+
+# The include the chart tag replaced, as it was.
+CHART_INCLUDE = Template(
+    '{% load tables %}<figure class="chart">\n'
+    "  <figcaption>{{ title }}</figcaption>\n"
+    '  <div class="chart-box{% if small %} small{% endif %}{% if tall %} tall{% endif %}">\n'
+    '    <canvas data-chart="{{ id }}" role="img" aria-label="{{ title }} (the numbers are in the table below)">'
+    "</canvas>\n"
+    "  </div>\n"
+    "  {{ spec|json_script:id }}\n"
+    '  <details class="numbers">\n'
+    "    <summary>Numbers</summary>\n"
+    '    <div class="table-scroll">\n'
+    "      <table>\n"
+    "        <caption>{{ spec.table.caption }}</caption>\n"
+    '        <thead><tr>{% for column in spec.table.columns %}<th scope="col">{{ column }}</th>'
+    "{% endfor %}</tr></thead>\n"
+    "        <tbody>\n"
+    "          {% if spec.table.rows %}{% table_rows spec.table.rows %}\n"
+    '          {% else %}<tr><td colspan="{{ spec.table.columns|length }}">Nothing recorded yet.</td></tr>{% endif %}\n'
+    "        </tbody>\n"
+    "      </table>\n"
+    "    </div>\n"
+    "  </details>\n"
+    "</figure>\n"
+)
+
+
+def test_chart_prints_the_figure_as_the_include_did():
+    from dashboards import charts
+
+    specs = [
+        charts.homework_split({"on_time": 3, "late": 1, "missing": 0, "due": 4}),
+        charts.chart(
+            kind="bar", labels=[], datasets=[], table={"caption": "Empty <b>&", "columns": ["A", "B & <c>"], "rows": []}
+        ),
+        charts.chart(
+            kind="line",
+            labels=["x"],
+            datasets=[{"label": "</script><b>", "data": [1.5]}],
+            table={"caption": "C", "columns": ["W"], "rows": [["<i>", Decimal("1.50"), None, 3]]},
+        ),
+    ]
+    tag = Template("{% load tables %}{% chart id title spec small=small tall=tall %}")
+    for spec in specs:
+        for small, tall in ((False, False), (True, False), (False, True)):
+            context = {"id": "chart-x", "title": 'Title <&> "q"', "spec": spec, "small": small, "tall": tall}
+            assert tag.render(Context(context)) == CHART_INCLUDE.render(Context(context))
+    html = tag.render(Context({"id": "chart-x", "title": "T", "spec": specs[2], "small": False, "tall": False}))
+    assert "\\u003C/script\\u003E\\u003Cb\\u003E" in html and "<td>&lt;i&gt;</td><td>1.50</td>" in html
