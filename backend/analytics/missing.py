@@ -44,8 +44,8 @@ def comment_term(
     return AcademicTerm.from_db(DEFAULT_DB_ALIAS, COMMENT_TERM_FIELDS, rows[0])
 
 
-# The reads of one teacher's missing figures, asked for on every teacher-performance request and teacher page:
-# compiled once (core.compiled), the same querysets as for many teachers with the teacher's id as a parameter.
+# The reads of the missing figures, asked for on every teacher-performance request and teacher page: compiled once
+# (core.compiled).
 COMMENT_TERM_FIELDS = ("id", "school_id", "name", "start_date", "end_date")
 COMMENT_TERM = CompiledRead(
     lambda *, school_id, today, window_end: (
@@ -61,11 +61,12 @@ COMMENT_TERM = CompiledRead(
 )
 
 
-def _lessons_query(*, teachers: Q, first: datetime.date, last: datetime.date, today: datetime.date) -> QuerySet:
+def _lessons_query(
+    *, teacher_ids: list[int], first: datetime.date, last: datetime.date, today: datetime.date
+) -> QuerySet:
     """Lessons held from ``first`` to ``last`` and today's, by teacher and day: how many, how many without a mark."""
     return (
-        Lesson.objects.filter(Q(date__range=(first, last)) | Q(date=today))
-        .filter(teachers)
+        Lesson.objects.filter(Q(date__range=(first, last)) | Q(date=today), teacher_id__in=teacher_ids)
         .annotate(marked=_has_marks())
         .values("teacher_id", "date")
         .annotate(held=Count("id"), unmarked=Count("id", filter=Q(marked=False)))
@@ -73,11 +74,13 @@ def _lessons_query(*, teachers: Q, first: datetime.date, last: datetime.date, to
     )
 
 
-def _homework_query(*, teachers: Q, first: datetime.date, last: datetime.date, before: datetime.date) -> QuerySet:
+def _homework_query(
+    *, teacher_ids: list[int], first: datetime.date, last: datetime.date, before: datetime.date
+) -> QuerySet:
     """Homework due from ``first`` to ``last`` and before ``before``, by teacher and due date, with submissions not
     graded: how many such homework, how many such submissions."""
     return (
-        Homework.objects.filter(teachers, due_date__range=(first, last), due_date__lt=before)
+        Homework.objects.filter(teacher_id__in=teacher_ids, due_date__range=(first, last), due_date__lt=before)
         .values("teacher_id", "due_date")
         .annotate(
             overdue=Count("id", distinct=True, filter=Q(submissions__grade__isnull=True)),
@@ -88,23 +91,10 @@ def _homework_query(*, teachers: Q, first: datetime.date, last: datetime.date, b
     )
 
 
-LESSONS = CompiledRead(
-    lambda *, teacher_id, first, last, today: _lessons_query(
-        teachers=Q(teacher_id=teacher_id), first=first, last=last, today=today
-    ),
-    teacher_id=int,
-    first=datetime.date,
-    last=datetime.date,
-    today=datetime.date,
-)
+# Compiled once per number of teachers: one on teacher performance and the teacher page, a page of the school's.
+LESSONS = CompiledRead(_lessons_query, teacher_ids=list, first=datetime.date, last=datetime.date, today=datetime.date)
 HOMEWORK = CompiledRead(
-    lambda *, teacher_id, first, last, before: _homework_query(
-        teachers=Q(teacher_id=teacher_id), first=first, last=last, before=before
-    ),
-    teacher_id=int,
-    first=datetime.date,
-    last=datetime.date,
-    before=datetime.date,
+    _homework_query, teacher_ids=list, first=datetime.date, last=datetime.date, before=datetime.date
 )
 
 
@@ -131,14 +121,8 @@ def missing_data(
     weeks = sorted(weeks)
     first, last = (weeks[0], min(week_end(weeks[-1]), today)) if weeks else (today, today)
 
-    one = teacher_ids[0] if len(teacher_ids) == 1 else None  # one teacher: the compiled reads
-
     # Lessons held: dated in the week and not after today; without roll call: no mark at all.
-    for row in (
-        LESSONS(teacher_id=one, first=first, last=last, today=today)
-        if one is not None
-        else _lessons_query(teachers=Q(teacher_id__in=teacher_ids), first=first, last=last, today=today)
-    ):
+    for row in LESSONS(teacher_ids=teacher_ids, first=first, last=last, today=today):
         teacher = result[row["teacher_id"]]
         if row["date"] == today:
             teacher["today"]["lessons"] += row["held"]
@@ -151,14 +135,7 @@ def missing_data(
     # Homework due in the week, more than a week ago, with submissions not graded.
     overdue_before = today - datetime.timedelta(days=GRADING_GRACE_DAYS)
     if weeks and first < overdue_before:
-        due_by = week_end(weeks[-1])
-        for row in (
-            HOMEWORK(teacher_id=one, first=first, last=due_by, before=overdue_before)
-            if one is not None
-            else _homework_query(
-                teachers=Q(teacher_id__in=teacher_ids), first=first, last=due_by, before=overdue_before
-            )
-        ):
+        for row in HOMEWORK(teacher_ids=teacher_ids, first=first, last=week_end(weeks[-1]), before=overdue_before):
             week = result[row["teacher_id"]]["weeks"].get(week_start(row["due_date"]))
             if week is not None:
                 week["homework_overdue_ungraded"] += row["overdue"]

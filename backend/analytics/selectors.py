@@ -357,12 +357,8 @@ def teacher_performance(
     """The teacher's weekly metrics with the school's median of each beside it (no other teacher's figures).
     ``terms``: every term of the school when the caller has read them already (no query for them then)."""
     asked = set(weeks)
-    first, last = (min(weeks), max(weeks)) if weeks else (None, None)
-    own = {
-        row["week_start"]: row
-        for row in (TEACHER_WEEKS(teacher_id=teacher.pk, first=first, last=last) if weeks else [])
-        if row["week_start"] in asked
-    }
+    rows = TEACHER_WEEKS(teacher_id=teacher.pk, first=min(weeks), last=max(weeks)) if weeks else []
+    own = {row["week_start"]: row for row in rows if row["week_start"] in asked}
     medians = school_medians(school_id=teacher.school_id, weeks=weeks)
     today = school_today(school=teacher.school)
     gaps = missing.teacher_missing_by_week(teacher=teacher, weeks=weeks, today=today, terms=terms)

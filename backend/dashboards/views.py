@@ -240,7 +240,7 @@ def student_report(request, student_id: int):
 
 
 def _teacher_input(request, student, query):
-    term = query.cleaned_data.get("term") or selectors.current_term(school=student.school)
+    term = query.cleaned_data.get("term") or selectors.current_term(school=student.school, terms=query.school_terms())
     if term is None:
         raise PermissionDenied
     which = request.POST.get("form")
