@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 
 from django.db import connection, models
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 
 from analytics.definitions import week_start
 from attendance.models import Attendance, Lesson
@@ -116,11 +116,15 @@ def source_rows_lock(source: "Source", instance: models.Model) -> None:
         first, _, rest = path.partition("__")
         parent = _related_model(model, path)
         new_id = getattr(instance, model._meta.get_field(first).attname)
-        wanted = Q(pk__in=stored.values(path))
+        # The parent ids the row has and will have, as one UNION ALL subquery: an OR of two IN subqueries
+        # cannot become a join in PostgreSQL, which then filters the parent's every row (43 ms on the
+        # submissions of a school of 1,000, growing with the table).
+        wanted = stored.order_by().values(path)
         if new_id is not None:
             first_model = model._meta.get_field(first).related_model
-            wanted |= Q(pk=new_id) if not rest else Q(pk__in=first_model.objects.filter(pk=new_id).values(rest))
-        _lock_rows(parent.objects.filter(wanted))
+            new = first_model.objects.filter(pk=new_id).order_by().values(rest or "pk")
+            wanted = wanted.union(new, all=True)
+        _lock_rows(parent.objects.filter(pk__in=wanted))
     if instance.pk is not None:
         _lock_rows(stored)
 
