@@ -7,6 +7,7 @@ values with the same converters the queryset would use.
 """
 
 import datetime
+import typing
 from collections.abc import Callable
 from itertools import count
 
@@ -21,20 +22,31 @@ PLACEHOLDER_DATE_START = datetime.date(1801, 1, 1)
 
 
 def placeholder(kind: type):
-    """A value of ``kind`` (int or date) that is unique among every placeholder (a list's: one int per item)."""
+    """A value of ``kind`` (int, date or str) that is unique among every placeholder."""
     if kind is int:
         return next(_ids)
     if kind is datetime.date:
         return PLACEHOLDER_DATE_START + datetime.timedelta(days=next(_days))
-    raise TypeError(f"No placeholder for {kind.__name__}: only ints and dates are read this way.")
+    if kind is str:
+        return f"\x1fplaceholder {next(_ids)}"
+    raise TypeError(f"No placeholder for {kind}: only ints, dates and text are read this way.")
+
+
+def item_kind(kind) -> type | None:
+    """The kind of a list's items (``list`` alone: ints; ``list[datetime.date]``: dates), None for a single value."""
+    if kind is list:
+        return int
+    if typing.get_origin(kind) is list:
+        return typing.get_args(kind)[0]
+    return None
 
 
 class _Compiled:
     def __init__(self, read: "CompiledRead", names: frozenset, connection, lengths: dict):
         values = {
             name: (
-                [placeholder(int) for _ in range(lengths[name])]
-                if read.kinds[name] is list
+                [placeholder(item_kind(read.kinds[name])) for _ in range(lengths[name])]
+                if name in lengths
                 else placeholder(read.kinds[name])
             )
             for name in names
@@ -49,7 +61,7 @@ class _Compiled:
         prepared = {}
         for name, value in values.items():
             if isinstance(value, list):
-                prepared.update({item: (name, index) for index, item in enumerate(value)})
+                prepared.update({self._prepare(item, connection): (name, index) for index, item in enumerate(value)})
             else:
                 prepared[self._prepare(value, connection)] = (name, None)
         # Each parameter: where its value comes from (the name, and the place in a list), or the query's constant.
@@ -77,9 +89,7 @@ class _Compiled:
         params = [
             constant
             if name is None
-            else values[name][index]
-            if index is not None
-            else self._prepare(values[name], connection)
+            else self._prepare(values[name][index] if index is not None else values[name], connection)
             for name, index, constant in self.slots
         ]
         with connection.cursor() as cursor:
@@ -101,25 +111,33 @@ def _hashable(value) -> bool:
 
 
 class CompiledRead:
-    """``build(**values)``: a ``values()`` or ``values_list()`` queryset whose ``values`` (ints, dates or lists of
-    ints, by ``kinds``: int, datetime.date or list) only fill its filters' parameters. Called with the values, it
+    """``build(**values)``: a ``values()`` or ``values_list()`` queryset whose ``values`` (ints, dates, text or lists
+    of them, by ``kinds``: int, datetime.date, str, ``list`` for ints or ``list[kind]``) only fill its filters'
+    parameters. Called with the values, it
     returns the queryset's rows as a list; the SQL is compiled once per database, set of names given and length of
     each list (``x__in=ids`` has a parameter per id). A value of None is not a parameter (``x=None`` filters
     ``IS NULL``) and an empty list has none (``x__in=[]`` matches nothing): such a call builds and runs the
-    queryset as usual."""
+    queryset as usual, as does a list longer than ``max_length``."""
 
-    def __init__(self, build: Callable[..., QuerySet], **kinds: type):
+    def __init__(self, build: Callable[..., QuerySet], *, max_length: int | None = None, **kinds: type):
         self.build = build
         self.kinds = kinds
+        # A list longer than this builds and runs the queryset as usual (one compiled SQL per length is kept: a
+        # bound keeps that cache small where lists can be of any length).
+        self.max_length = max_length
         # By database (vendor) and set of names given. The converters of the first connection to compile serve
         # every thread's: they read the row's values and the settings, never the connection's session.
         self.compiled: dict[tuple, _Compiled] = {}
 
     def __call__(self, **values) -> list:
-        if any(value is None or (self.kinds[name] is list and not value) for name, value in values.items()):
+        lists = {name for name in values if item_kind(self.kinds[name]) is not None}
+        if any(
+            value is None or (name in lists and not (0 < len(value) <= (self.max_length or len(value))))
+            for name, value in values.items()
+        ):
             return list(self.build(**values))
         connection = connections[DEFAULT_DB_ALIAS]
-        lengths = {name: len(value) for name, value in values.items() if self.kinds[name] is list}
+        lengths = {name: len(values[name]) for name in lists}
         key = (connection.vendor, frozenset(values), frozenset(lengths.items()))
         compiled = self.compiled.get(key)
         if compiled is None:

@@ -108,3 +108,43 @@ def test_a_list_of_ids_is_compiled_once_per_length(schools):
         assert as_sql.call_count == 3
     # No id: nothing, without SQL of its own.
     assert read(ids=[], school_id=first.pk) == []
+
+
+def test_lists_of_dates_and_of_text_are_compiled_once_per_length(schools):
+    first, _ = schools
+    read = CompiledRead(
+        lambda *, starts, names: (
+            AcademicTerm.objects.filter(start_date__in=starts, name__in=names).order_by("name").values_list("name")
+        ),
+        starts=list[datetime.date],
+        names=list[str],
+    )
+    with mock.patch.object(SQLCompiler, "as_sql", autospec=True, side_effect=SQLCompiler.as_sql) as as_sql:
+        assert read(starts=[D(2026, 1, 5), D(2027, 1, 5)], names=["First 2026", "Second 2026"]) == [
+            ("First 2026",),
+            ("Second 2026",),
+        ]
+        assert read(starts=[D(2025, 1, 5), D(2027, 1, 5)], names=["First 2027", "First 2026"]) == [("First 2027",)]
+        assert as_sql.call_count == 1
+        assert read(starts=[D(2025, 1, 5)], names=["First 2025", "Second 2025"]) == [("First 2025",)]
+        assert as_sql.call_count == 2
+    assert read(starts=[D(2026, 1, 5)], names=[]) == []
+    assert AcademicTerm.objects.filter(school=first).count() == 3
+
+
+def test_a_list_longer_than_max_length_builds_the_queryset_as_usual(schools):
+    read = CompiledRead(
+        lambda *, ids: AcademicTerm.objects.filter(pk__in=ids).order_by("name").values_list("name"),
+        max_length=2,
+        ids=list,
+    )
+    terms = {term.name: term.pk for term in AcademicTerm.objects.all()}
+    with mock.patch.object(SQLCompiler, "as_sql", autospec=True, side_effect=SQLCompiler.as_sql) as as_sql:
+        assert read(ids=[terms["First 2025"], terms["Second 2026"]]) == [("First 2025",), ("Second 2026",)]
+        assert read(ids=[terms["First 2026"], terms["Second 2026"]]) == [("First 2026",), ("Second 2026",)]
+        assert as_sql.call_count == 1
+        three = [terms["First 2025"], terms["First 2026"], terms["First 2027"]]
+        assert read(ids=three) == [("First 2025",), ("First 2026",), ("First 2027",)]
+        assert read(ids=three) == [("First 2025",), ("First 2026",), ("First 2027",)]
+        assert as_sql.call_count == 3  # built and compiled on each call, nothing kept
+    assert len(read.compiled) == 1
