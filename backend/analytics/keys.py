@@ -18,6 +18,7 @@ from django.db.models import OuterRef, Subquery
 from analytics.definitions import week_start
 from attendance.models import Attendance, Lesson
 from communication.models import Communication
+from core.compiled import CompiledRead
 from core.dates import local_date
 from finance.models import FeeInvoice, Payment
 from homework.models import Grade, Homework, HomeworkSubmission
@@ -129,16 +130,30 @@ def source_rows_lock(source: "Source", instance: models.Model) -> None:
         _lock_rows(stored)
 
 
-def attendance_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
-    keys = Keys()
-    rows = _locked(Attendance.objects.filter(pk__in=pks), lock, "lesson").values(
+def _attendance_rows(*, pks: list[int]) -> models.QuerySet:
+    return Attendance.objects.filter(pk__in=pks).values(
         "student_id",
         "lesson__date",
         "lesson__subject_id",
         "lesson__teacher_id",
         term_id=term_of("lesson__date", "lesson__class_group__school_id"),
     )
-    for row in rows:
+
+
+def _grade_rows(*, pks: list[int]) -> models.QuerySet:
+    return _submission_rows(Grade.objects.filter(pk__in=pks), "submission__")
+
+
+# The keys of a save's few rows: SQL compiled once per number of rows (more are built as usual).
+_ATTENDANCE_ROWS = CompiledRead(_attendance_rows, max_length=8, pks=list)
+_GRADE_ROWS = CompiledRead(_grade_rows, max_length=8, pks=list)
+
+
+def attendance_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
+    keys = Keys()
+    pks = sorted(set(pks))
+    _locked(Attendance.objects.filter(pk__in=pks), lock, "lesson")
+    for row in _ATTENDANCE_ROWS(pks=pks):
         _add_mark(
             keys,
             student_id=row["student_id"],
@@ -254,8 +269,9 @@ def submission_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
 
 def grade_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
     keys = Keys()
-    grades = _locked(Grade.objects.filter(pk__in=pks), lock, "submission__homework", "submission")
-    for student_id, _, subject_id, term_id in _submission_rows(grades, "submission__"):
+    pks = sorted(set(pks))
+    _locked(Grade.objects.filter(pk__in=pks), lock, "submission__homework", "submission")
+    for student_id, _, subject_id, term_id in _GRADE_ROWS(pks=pks):
         if term_id is not None:
             keys.term.add((student_id, term_id, subject_id))
     return keys

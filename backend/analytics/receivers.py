@@ -4,6 +4,8 @@ Connected in ``AnalyticsConfig.ready()``. They run inside the writer's transacti
 save atomically), so a rollback takes the summary change with it. No arithmetic here.
 """
 
+import functools
+
 from django.db.models import QuerySet
 
 from analytics.engine.teacher import school_weeks_of, school_weeks_refresh
@@ -18,6 +20,7 @@ from analytics.keys import (
     source_rows_lock,
 )
 from analytics.services import keys_refresh
+from core.compiled import CompiledRead
 from schools.models import School, Student, Teacher
 
 _BY_MODEL = {source.model: source for source in SOURCES}
@@ -38,7 +41,14 @@ def _old_values(source: Source, instance, update_fields) -> dict | None:
     source_rows_lock(source, instance)
     if instance.pk is None:
         return None
-    return source.model.objects.filter(pk=instance.pk).values(*tracked).first()
+    rows = _stored_values(source.model, tuple(tracked))(pk=instance.pk)
+    return rows[0] if rows else None
+
+
+@functools.cache
+def _stored_values(model, tracked: tuple[str, ...]) -> CompiledRead:
+    """The read of a row's tracked fields, compiled once per model and fields."""
+    return CompiledRead(lambda *, pk: model.objects.filter(pk=pk).order_by().values(*tracked), pk=int)
 
 
 def before_save(sender, instance, raw=False, update_fields=None, **kwargs):

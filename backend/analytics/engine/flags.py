@@ -14,14 +14,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from decimal import Decimal
 
-from django.db.models import Case, DateField, DecimalField, F, IntegerField, Q, Value, When, Window
+from django.db.models import Case, DateField, DecimalField, F, IntegerField, Q, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from analytics.definitions import mean_percentage, percentage
-from analytics.engine.machinery import STUDENT_LOCK, Computed, RefreshResult, Table, refresh
+from analytics.engine.machinery import STORED_COMPILED_MAX, STUDENT_LOCK, Computed, RefreshResult, Table, refresh
 from analytics.keys import GRADES, MARKS
 from analytics.models import StudentDailySummary, StudentFlag, StudentTermPerformance
+from core.compiled import CompiledRead
 from core.dates import days_later, local_date
 from homework.models import Grade
 from schools.models import Student
@@ -89,17 +90,21 @@ def rules_to_compute(changed: frozenset) -> frozenset:
     return frozenset().union(*(_RULES_FED_BY[kind] for kind in changed))
 
 
+def _flag_settings_query(*, student_ids: list[int]):
+    columns = [f"school__early_warning__{name}" for name in (*RULE_FIELDS, "flags_as_of")]
+    return Student.objects.filter(id__in=student_ids).order_by().values("id", "school_id", "school__timezone", *columns)
+
+
+# Compiled once per number of students (a save's, a class's: up to STORED_COMPILED_MAX; more are built as usual).
+_FLAG_SETTINGS = CompiledRead(_flag_settings_query, max_length=STORED_COMPILED_MAX, student_ids=list)
+
+
 def student_flag_settings(student_ids: Iterable[int]) -> dict[int, tuple[int, FlagRules, datetime.date, bool]]:
     """student id -> (school id, the school's thresholds, the date its flags are as of, whether that date is
     the school's stored flag date rather than today), in one query."""
     now = timezone.now()
-    columns = [f"school__early_warning__{name}" for name in (*RULE_FIELDS, "flags_as_of")]
     settings = {}
-    for row in (
-        Student.objects.filter(id__in=set(student_ids))
-        .order_by()
-        .values("id", "school_id", "school__timezone", *columns)
-    ):
+    for row in _FLAG_SETTINGS(student_ids=sorted(set(student_ids))):
         has_row = row["school__early_warning__attendance_below"] is not None
         rules = (
             FlagRules(**{name: row[f"school__early_warning__{name}"] for name in RULE_FIELDS})
@@ -124,6 +129,82 @@ def _kept_as_computed(stored_flags: list[dict], school_id: int, as_of: datetime.
     if any(row["as_of"] != as_of or row["school_id"] != school_id for row in stored_flags):
         return False
     return school_date or bool(stored_flags)
+
+
+_DAILY_FIELDS = (
+    "student_id",
+    "date",
+    "lessons_marked",
+    "lessons_attended",
+    "lessons_counted",
+    "homework_due",
+    "homework_on_time",
+    "behavior_score",
+    "latest",
+)
+
+
+def _daily_rows(days: QuerySet, wanted: Q) -> QuerySet:
+    """Of the days, numbered from the latest by student and by marked or not (``latest``), the wanted ones."""
+    is_marked = Case(When(lessons_marked__gt=0, then=Value(1)), default=Value(0))
+    return (
+        days.annotate(latest=Window(RowNumber(), partition_by=[F("student_id"), is_marked], order_by=F("date").desc()))
+        .filter(wanted)
+        .order_by()
+        .values(*_DAILY_FIELDS)
+    )
+
+
+def _daily_rows_query(
+    *,
+    students: list[int],
+    first: datetime.date,
+    last: datetime.date,
+    attendance: list[int] | None = None,
+    most_dates: int | None = None,
+    recent: list[int] | None = None,
+    recent_first: datetime.date | None = None,
+) -> QuerySet:
+    """The daily rows the flags read when every student's flags are as of one date (one school): the latest
+    ``most_dates`` marked days of the ``attendance`` students, every day from ``recent_first`` of the ``recent``."""
+    wanted = Q(pk__in=[])
+    if attendance is not None:
+        wanted |= Q(student_id__in=attendance, date__range=(first, last), lessons_marked__gt=0, latest__lte=most_dates)
+    if recent is not None:
+        wanted |= Q(student_id__in=recent, date__range=(recent_first, last))
+    return _daily_rows(StudentDailySummary.objects.filter(student_id__in=students, date__range=(first, last)), wanted)
+
+
+# Compiled once per number of students of each rule (a save's, a class's: up to STORED_COMPILED_MAX).
+_DAILY_ROWS = CompiledRead(
+    _daily_rows_query,
+    max_length=STORED_COMPILED_MAX,
+    students=list,
+    first=datetime.date,
+    last=datetime.date,
+    attendance=list,
+    most_dates=int,
+    recent=list,
+    recent_first=datetime.date,
+)
+
+
+def _daily_rows_one_window(settings: dict, todo: dict, most_dates: int, recent_first) -> list[dict] | None:
+    """The flags' daily rows through ``_DAILY_ROWS`` when the students' windows are one (their flags as of one
+    date, one school's rules); None otherwise (several schools or flag dates: the queryset is built as usual)."""
+    attendance = sorted(student for student, reasons in todo.items() if Reason.ATTENDANCE in reasons)
+    recent = sorted(student for student, reasons in todo.items() if reasons & {Reason.HOMEWORK, Reason.BEHAVIOUR})
+    students = sorted({*attendance, *recent})
+    as_ofs = {settings[student][2] for student in students}
+    recent_firsts = {recent_first(settings[student][1], settings[student][2]) for student in recent}
+    if len(as_ofs) != 1 or len(recent_firsts) > 1:
+        return None
+    values = {"students": students, "first": datetime.date.min, "last": as_ofs.pop()}
+    if attendance:
+        values.update(attendance=attendance, most_dates=most_dates)
+    if recent:
+        values.update(recent=recent, recent_first=recent_firsts.pop())
+    return _DAILY_ROWS(**values)
 
 
 def flags_compute(keys: set[FlagKey], *, stored: dict | None = None, changed=frozenset()) -> Computed:
@@ -170,30 +251,19 @@ def flags_compute(keys: set[FlagKey], *, stored: dict | None = None, changed=fro
     marked, recent_days = defaultdict(list), defaultdict(list)
     if any(reasons & daily_rules for reasons in todo.values()):
         most_dates = max(rules.attendance_dates for _, rules, _, _ in settings.values())
-        is_marked = Case(When(lessons_marked__gt=0, then=Value(1)), default=Value(0))
-        wanted = per_school("student_id", "date", lambda rules, as_of: datetime.date.min, {Reason.ATTENDANCE})
-        wanted = Q(wanted, lessons_marked__gt=0, latest__lte=most_dates) | per_school(
-            "student_id", "date", recent_first, {Reason.HOMEWORK, Reason.BEHAVIOUR}
-        )
-        for row in (
-            StudentDailySummary.objects.filter(
-                per_school("student_id", "date", lambda rules, as_of: datetime.date.min, daily_rules)
+        rows = _daily_rows_one_window(settings, todo, most_dates, recent_first)
+        if rows is None:
+            wanted = per_school("student_id", "date", lambda rules, as_of: datetime.date.min, {Reason.ATTENDANCE})
+            wanted = Q(wanted, lessons_marked__gt=0, latest__lte=most_dates) | per_school(
+                "student_id", "date", recent_first, {Reason.HOMEWORK, Reason.BEHAVIOUR}
             )
-            .annotate(latest=Window(RowNumber(), partition_by=[F("student_id"), is_marked], order_by=F("date").desc()))
-            .filter(wanted)
-            .order_by()
-            .values(
-                "student_id",
-                "date",
-                "lessons_marked",
-                "lessons_attended",
-                "lessons_counted",
-                "homework_due",
-                "homework_on_time",
-                "behavior_score",
-                "latest",
+            rows = _daily_rows(
+                StudentDailySummary.objects.filter(
+                    per_school("student_id", "date", lambda rules, as_of: datetime.date.min, daily_rules)
+                ),
+                wanted,
             )
-        ):
+        for row in rows:
             student_id = row["student_id"]
             _, rules, as_of, _ = settings[student_id]
             reasons = todo[student_id]

@@ -18,6 +18,7 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 
 from analytics.definitions import AttendanceRules
+from core.compiled import CompiledRead
 from core.dates import utc_midnight
 from schools.models import AcademicTerm, Student
 
@@ -184,18 +185,40 @@ def in_filter(lookup: str, values: set) -> Q:
     return Q(**{f"{lookup}__in": values})
 
 
-def keys_filter(fields: tuple[str, ...], keys: set[tuple]) -> Q:
-    condition = Q()
-    for position, name in enumerate(fields):
-        condition &= in_filter(name, {key[position] for key in keys})
-    return condition
+# The stored rows of a few keys (a save's, a class's roll call) are read with SQL compiled once per table and
+# number of values of each key field (``core.compiled``): building the queryset cost more than running it. Up to
+# this many values of a field (a class); more (a rebuild's batch) are built as usual, so few SQL are kept.
+STORED_COMPILED_MAX = 40
+_stored_reads: dict[type[models.Model], CompiledRead] = {}
+
+
+def _stored_read(table: Table) -> CompiledRead:
+    read = _stored_reads.get(table.model)
+    if read is None:
+        columns = tuple(dict.fromkeys(("id", "school_id", *table.key_fields, *table.derived, *table.inputs)))
+
+        def build(**values):
+            condition = Q()
+            for name in table.key_fields:
+                condition &= in_filter(name, values[name])
+            return table.model.objects.filter(condition).order_by().values(*columns)
+
+        kinds = {name: list[_python_kind(table.model, name)] for name in table.key_fields}
+        read = _stored_reads[table.model] = CompiledRead(build, max_length=STORED_COMPILED_MAX, **kinds)
+    return read
+
+
+def _python_kind(model: type[models.Model], name: str) -> type:
+    kind = model._meta.get_field(name).get_internal_type()
+    return datetime.date if kind == "DateField" else str if kind in ("CharField", "TextField") else int
 
 
 def stored_rows(table: Table, keys: set[tuple]) -> dict[tuple, dict]:
     """The stored rows of the keys: key -> {id, school_id, key fields, derived fields, inputs}."""
     existing = {}
-    columns = tuple(dict.fromkeys(("id", "school_id", *table.key_fields, *table.derived, *table.inputs)))
-    for row in table.model.objects.filter(keys_filter(table.key_fields, keys)).order_by().values(*columns):
+    # Sorted: a long list of dates is read as the range from its first to its last (``in_filter``).
+    values = {name: sorted({key[position] for key in keys}) for position, name in enumerate(table.key_fields)}
+    for row in _stored_read(table)(**values):
         key = tuple(row[name] for name in table.key_fields)
         if key in keys:
             existing[key] = row

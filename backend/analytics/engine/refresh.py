@@ -18,7 +18,7 @@ from analytics.definitions import week_start
 from analytics.engine import machinery
 from analytics.engine.daily import DAILY, DailyKey, daily_compute, daily_keys_discover, daily_write
 from analytics.engine.flags import FLAGS, flag_keys, flags_compute
-from analytics.engine.machinery import STUDENT_LOCK, Difference, Lookups, RefreshResult, refresh
+from analytics.engine.machinery import STORED_COMPILED_MAX, STUDENT_LOCK, Difference, Lookups, RefreshResult, refresh
 from analytics.engine.school_day import (
     SCHOOL_DAY,
     school_day_compute,
@@ -42,6 +42,7 @@ from analytics.engine.term_attendance import (
     term_attendance_write,
 )
 from analytics.keys import Keys
+from core.compiled import CompiledRead
 from schools.models import AcademicTerm, School, Student, Teacher
 
 
@@ -56,15 +57,8 @@ def _rollup(daily_keys: set[DailyKey]) -> tuple[set[tuple[int, int]], set[tuple[
     if not daily_keys:
         return set(), set(), set()
     schools, terms, zones = {}, defaultdict(set), set()
-    for student_id, school_id, zone, term_id, start, end in Student.objects.filter(
-        id__in={student_id for student_id, _ in daily_keys}
-    ).values_list(
-        "id",
-        "school_id",
-        "school__timezone",
-        "school__terms__id",
-        "school__terms__start_date",
-        "school__terms__end_date",
+    for student_id, school_id, zone, term_id, start, end in _STUDENT_TERMS(
+        student_ids=sorted({student_id for student_id, _ in daily_keys})
     ):
         schools[student_id] = school_id
         zones.add(zone)
@@ -77,6 +71,22 @@ def _rollup(daily_keys: set[DailyKey]) -> tuple[set[tuple[int, int]], set[tuple[
         school_days.add((schools[student_id], day))
         student_terms.update((student_id, term_id) for term_id, start, end in terms[student_id] if start <= day <= end)
     return student_terms, school_days, zones
+
+
+def _student_terms_query(*, student_ids: list[int]):
+    """The students with their school's time zone and every term of their school (a row per term)."""
+    return Student.objects.filter(id__in=student_ids).values_list(
+        "id",
+        "school_id",
+        "school__timezone",
+        "school__terms__id",
+        "school__terms__start_date",
+        "school__terms__end_date",
+    )
+
+
+# Compiled once per number of students (a save's, a class's: up to STORED_COMPILED_MAX; more are built as usual).
+_STUDENT_TERMS = CompiledRead(_student_terms_query, max_length=STORED_COMPILED_MAX, student_ids=list)
 
 
 def keys_refresh(*, keys: Keys, dry_run: bool = False) -> RefreshResult:

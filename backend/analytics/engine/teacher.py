@@ -12,6 +12,7 @@ from django.db.models import Count, Q
 from analytics.definitions import AttendanceCounts, attendance_counts, week_end, week_start
 from analytics.engine.machinery import (
     SCHOOL_FIELDS,
+    STORED_COMPILED_MAX,
     TEACHER_LOCK,
     Computed,
     RefreshResult,
@@ -28,6 +29,7 @@ from analytics.keys import MARKS, communication_keys
 from analytics.models import SchoolTeacherWeek, TeacherPerformanceMetric
 from attendance.models import AttendanceStatus, Lesson
 from communication.models import Communication
+from core.compiled import CompiledRead
 from core.dates import local_date
 from homework.models import Homework
 from schools.models import Teacher
@@ -114,16 +116,26 @@ def school_weeks_refresh(*, keys: Iterable[SchoolWeekKey], dry_run: bool = False
     return refresh(SCHOOL_WEEK, set(keys), school_week_compute, dry_run=dry_run)
 
 
-def school_week_compute(keys: set[SchoolWeekKey], **kwargs) -> Computed:
-    """For each school week: how many teachers' rows have each count, and the median of the rates."""
-    values = defaultdict(list)
-    school_ids = {school_id for school_id, _ in keys}
-    weeks = {week for _, week in keys}
-    for row in (
+def _school_week_rows(*, school_ids: list[int], weeks: list[datetime.date]):
+    return (
         TeacherPerformanceMetric.objects.filter(school_id__in=school_ids, week_start__in=weeks)
         .order_by()
         .values_list("school_id", "week_start", *COUNT_METRICS, RATE_METRIC)
-    ):
+    )
+
+
+# Compiled once per number of schools and weeks (a save's one or two; more are built as usual).
+_SCHOOL_WEEK_ROWS = CompiledRead(
+    _school_week_rows, max_length=STORED_COMPILED_MAX, school_ids=list, weeks=list[datetime.date]
+)
+
+
+def school_week_compute(keys: set[SchoolWeekKey], **kwargs) -> Computed:
+    """For each school week: how many teachers' rows have each count, and the median of the rates."""
+    values = defaultdict(list)
+    school_ids = sorted({school_id for school_id, _ in keys})
+    weeks = sorted({week for _, week in keys})
+    for row in _SCHOOL_WEEK_ROWS(school_ids=school_ids, weeks=weeks):
         key = (row[0], row[1])
         if key in keys:
             values[key].append(row[2:])
@@ -188,28 +200,39 @@ def school_weeks_discover(*, school_id: int, period=None) -> set[SchoolWeekKey]:
     return keys
 
 
+def _teachers_query(*, teacher_ids: list[int]):
+    return Teacher.objects.filter(id__in=teacher_ids).order_by().values("id", "school_id", "user_id", *SCHOOL_FIELDS)
+
+
+def _lessons_query(*, teacher_ids: list[int], first: datetime.date, last: datetime.date):
+    """Per teacher and day: the lessons, and their marks of each status."""
+    marks = {f"marks_{status}": Count("marks", filter=Q(marks__status=status)) for status in AttendanceStatus}
+    return (
+        Lesson.objects.filter(teacher_id__in=teacher_ids, date__range=(first, last))
+        .values("teacher_id", "date")
+        .annotate(lessons=Count("id", distinct=True), **marks)
+    )
+
+
+# Compiled once per number of teachers (a save's one or two; more are built as usual).
+_TEACHERS = CompiledRead(_teachers_query, max_length=STORED_COMPILED_MAX, teacher_ids=list)
+_LESSONS = CompiledRead(
+    _lessons_query, max_length=STORED_COMPILED_MAX, teacher_ids=list, first=datetime.date, last=datetime.date
+)
+
+
 def teacher_compute(keys: set[TeacherKey], *, stored: dict | None = None, changed=frozenset()) -> Computed:
     """Teacher weeks of the keys. When only marks changed, a stored week keeps its homework and message counts."""
     kept = {key: row for key, row in (stored or {}).items() if changed == {MARKS}}
     teacher_ids = {teacher_id for teacher_id, _ in keys}
     weeks = {week for _, week in keys}
     first, last = min(weeks), week_end(max(weeks))
-    teachers = {
-        row["id"]: row
-        for row in Teacher.objects.filter(id__in=teacher_ids)
-        .order_by()
-        .values("id", "school_id", "user_id", *SCHOOL_FIELDS)
-    }
+    teachers = {row["id"]: row for row in _TEACHERS(teacher_ids=sorted(teacher_ids))}
 
     # Lessons and their marks in one read: per teacher and day, the lessons and the marks of each status.
     lessons = Counter()
     counts: dict[TeacherKey, AttendanceCounts] = defaultdict(AttendanceCounts)
-    marks = {f"marks_{status}": Count("marks", filter=Q(marks__status=status)) for status in AttendanceStatus}
-    for row in (
-        Lesson.objects.filter(teacher_id__in=teacher_ids, date__range=(first, last))
-        .values("teacher_id", "date")
-        .annotate(lessons=Count("id", distinct=True), **marks)
-    ):
+    for row in _LESSONS(teacher_ids=sorted(teacher_ids), first=first, last=last):
         key = (row["teacher_id"], week_start(row["date"]))
         lessons[key] += row["lessons"]
         statuses = [status for status in AttendanceStatus for _ in range(row[f"marks_{status}"])]

@@ -1,15 +1,26 @@
 """StudentTermPerformance: a student's term in a subject (average grade, attendance); rank and comment kept."""
 
+import datetime
 from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db.models import Exists, OuterRef, Q
 
 from analytics.definitions import attendance_counts, mean_percentage
-from analytics.engine.machinery import KEPT_BY_INPUT, STUDENT_LOCK, Computed, RefreshResult, Table, refresh, rules
+from analytics.engine.machinery import (
+    KEPT_BY_INPUT,
+    STORED_COMPILED_MAX,
+    STUDENT_LOCK,
+    Computed,
+    RefreshResult,
+    Table,
+    refresh,
+    rules,
+)
 from analytics.keys import GRADES, MARKS
 from analytics.models import StudentTermPerformance
 from attendance.models import Attendance, Lesson
+from core.compiled import CompiledRead
 from homework.models import Grade, HomeworkSubmission
 from schools.models import AcademicTerm
 
@@ -49,18 +60,9 @@ def _subject_lessons_in_term() -> Exists:
     )
 
 
-_TERM_GRADES = ("average_grade", "grades_count")
-_TERM_ATTENDANCE = ("attendance_percentage", "lessons_marked", "lessons_attended", "lessons_counted")
-
-
-def term_compute(keys: set[TermKey], *, stored: dict | None = None, changed=frozenset()) -> Computed:
-    """Term rows of the keys. When only marks (only grades) changed, a stored row keeps its grade
-    (attendance) figures."""
-    student_ids = {key[0] for key in keys}
-    subject_ids = {key[2] for key in keys}
-    terms = {
-        row["id"]: row
-        for row in AcademicTerm.objects.filter(id__in={key[1] for key in keys})
+def _terms_query(*, term_ids: list[int]):
+    return (
+        AcademicTerm.objects.filter(id__in=term_ids)
         .order_by()
         .annotate(has_subject_lessons=_subject_lessons_in_term())
         .values(
@@ -72,7 +74,68 @@ def term_compute(keys: set[TermKey], *, stored: dict | None = None, changed=froz
             "school__late_counts_as_present",
             "school__excused_absences_excluded",
         )
-    }
+    )
+
+
+def _grades_query(*, student_ids: list[int], subject_ids: list[int], first: datetime.date, last: datetime.date):
+    return (
+        Grade.objects.filter(
+            submission__student_id__in=student_ids,
+            submission__homework__subject_id__in=subject_ids,
+            submission__homework__due_date__range=(first, last),
+        )
+        .order_by()
+        .values_list(
+            "submission__student_id",
+            "submission__homework__subject_id",
+            "submission__homework__due_date",
+            "score",
+            "submission__homework__max_score",
+        )
+    )
+
+
+def _marks_query(
+    *, student_ids: list[int], first: datetime.date, last: datetime.date, subject_ids: list[int] | None = None
+):
+    """The students' marks in the period, of the subjects (every mark, for a daily register, without)."""
+    lessons = Q() if subject_ids is None else Q(lesson__subject_id__in=subject_ids)
+    return (
+        Attendance.objects.filter(lessons, student_id__in=student_ids, lesson__date__range=(first, last))
+        .order_by()
+        .values_list("student_id", "lesson__subject_id", "lesson__date", "status")
+    )
+
+
+# Compiled once per number of the keys' students, subjects and terms (up to STORED_COMPILED_MAX; more: as usual).
+_TERMS = CompiledRead(_terms_query, max_length=STORED_COMPILED_MAX, term_ids=list)
+_GRADES = CompiledRead(
+    _grades_query,
+    max_length=STORED_COMPILED_MAX,
+    student_ids=list,
+    subject_ids=list,
+    first=datetime.date,
+    last=datetime.date,
+)
+_MARKS = CompiledRead(
+    _marks_query,
+    max_length=STORED_COMPILED_MAX,
+    student_ids=list,
+    subject_ids=list,
+    first=datetime.date,
+    last=datetime.date,
+)
+
+_TERM_GRADES = ("average_grade", "grades_count")
+_TERM_ATTENDANCE = ("attendance_percentage", "lessons_marked", "lessons_attended", "lessons_counted")
+
+
+def term_compute(keys: set[TermKey], *, stored: dict | None = None, changed=frozenset()) -> Computed:
+    """Term rows of the keys. When only marks (only grades) changed, a stored row keeps its grade
+    (attendance) figures."""
+    student_ids = {key[0] for key in keys}
+    subject_ids = {key[2] for key in keys}
+    terms = {row["id"]: row for row in _TERMS(term_ids=sorted({key[1] for key in keys}))}
     if not terms:
         return {}
     period = (min(t["start_date"] for t in terms.values()), max(t["end_date"] for t in terms.values()))
@@ -82,35 +145,19 @@ def term_compute(keys: set[TermKey], *, stored: dict | None = None, changed=froz
 
     grades = defaultdict(list)  # (student_id, subject_id) -> [(due_date, score, max_score)]
     if any(key not in kept_grades for key in keys):
-        for student_id, subject_id, due, score, maximum in (
-            Grade.objects.filter(
-                submission__student_id__in=student_ids,
-                submission__homework__subject_id__in=subject_ids,
-                submission__homework__due_date__range=period,
-            )
-            .order_by()
-            .values_list(
-                "submission__student_id",
-                "submission__homework__subject_id",
-                "submission__homework__due_date",
-                "score",
-                "submission__homework__max_score",
-            )
+        for student_id, subject_id, due, score, maximum in _GRADES(
+            student_ids=sorted(student_ids), subject_ids=sorted(subject_ids), first=period[0], last=period[1]
         ):
             grades[student_id, subject_id].append((due, score, maximum))
 
     # Marks by (student, subject); the student's every mark under (student, None) for terms whose
     # school takes a daily register only.
     daily_register = any(not t["has_subject_lessons"] for t in terms.values())
-    lesson_filter = Q(lesson__subject_id__in=subject_ids)
-    if daily_register:
-        lesson_filter = Q()
     marks = defaultdict(list)
     if any(key not in kept_attendance for key in keys):
-        for student_id, subject_id, day, status in (
-            Attendance.objects.filter(lesson_filter, student_id__in=student_ids, lesson__date__range=period)
-            .order_by()
-            .values_list("student_id", "lesson__subject_id", "lesson__date", "status")
+        subjects = {} if daily_register else {"subject_ids": sorted(subject_ids)}
+        for student_id, subject_id, day, status in _MARKS(
+            student_ids=sorted(student_ids), first=period[0], last=period[1], **subjects
         ):
             if subject_id is not None and subject_id in subject_ids:
                 marks[student_id, subject_id].append((day, status))
