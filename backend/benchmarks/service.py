@@ -5,6 +5,7 @@ with ``benchmarks.urls`` and a load generator (``benchmarks/load.py``) in a seco
 processes so their peak memory is their own.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -548,12 +549,10 @@ def _timed(action: Callable[[int], None], saves: int) -> tuple[float, int]:
     return statistics.median(times), len(queries)
 
 
-def writes_measure(*, bench: BenchSchool, saves: int) -> dict:
-    """{name: {on, off, queries_on, queries_off}}: median ms of a mark save, a grade save and a 30-student roll call.
-
-    Existing rows are changed back and forth and committed; the originals are restored with the engine connected,
-    which recomputes the summary rows they feed (so the summaries are right again afterwards).
-    """
+def write_actions(bench: BenchSchool) -> tuple[dict[str, Callable[[int], None]], Callable[[], None]]:
+    """The writes measured, by name (each ``action(i)`` commits a change of an existing row, alternating back and
+    forth with ``i``), and the function that restores the originals (with the engine connected, which recomputes
+    the summary rows they feed, so the summaries are right again afterwards)."""
     school = bench.school
     mark = Attendance.objects.filter(lesson__class_group__school=school).order_by("-id").first()
     grade = Grade.objects.filter(submission__student__school=school).order_by("-id").first()
@@ -576,19 +575,38 @@ def writes_measure(*, bench: BenchSchool, saves: int) -> dict:
         marks = [{**row, "status": statuses[(index + n) % 2]} for n, row in enumerate(original_marks)]
         roll_call_record(lesson=lesson, marks=marks, recorded_by=recorder)
 
+    def restore() -> None:
+        mark.status, grade.score = original
+        mark.save()
+        grade.save()
+        roll_call_record(lesson=lesson, marks=original_marks, recorded_by=recorder)
+
+    return {"mark save": mark_save, "grade save": grade_save, "roll call (30)": roll_call}, restore
+
+
+@contextlib.contextmanager
+def engine_off():
+    """The engine's receivers disconnected (the bare save), connected again after."""
+    _engine_disconnect()
+    try:
+        yield
+    finally:
+        _engine_connect()
+
+
+def writes_measure(*, bench: BenchSchool, saves: int) -> dict:
+    """{name: {on, off, queries_on, queries_off}}: median ms of a mark save, a grade save and a 30-student roll call.
+
+    Existing rows are changed back and forth and committed, then restored (``write_actions``).
+    """
+    actions, restore = write_actions(bench)
     results = {}
-    for name, action in (("mark save", mark_save), ("grade save", grade_save), ("roll call (30)", roll_call)):
+    for name, action in actions.items():
         on, queries_on = _timed(action, saves)
-        _engine_disconnect()
-        try:
+        with engine_off():
             off, queries_off = _timed(action, saves)
-        finally:
-            _engine_connect()
         results[name] = {"on": on, "off": off, "queries_on": queries_on, "queries_off": queries_off}
-    mark.status, grade.score = original
-    mark.save()
-    grade.save()
-    roll_call_record(lesson=lesson, marks=original_marks, recorded_by=recorder)
+    restore()
     return results
 
 
