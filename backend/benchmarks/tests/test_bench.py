@@ -119,3 +119,27 @@ def test_report_card_figures_are_read_from_the_commands_summary_and_judged():
         ("peak memory 4S largest class / S largest class", "1.10", "PASS"),
         ("peak memory S whole school / S largest class", "1.40", "MISS"),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writes_profile_prints_each_write_with_and_without_the_engine_and_restores_it():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from analytics.services import analytics_verify
+
+    with time_machine.travel(datetime.datetime(2026, 9, 9, 12, tzinfo=datetime.UTC), tick=False):
+        bench = bench_school_ensure(label="S", students=20, weeks=1, say=lambda message: None)
+        out = StringIO()
+        call_command("writes_profile", students=20, weeks=1, repeats=3, sql=True, stdout=out)
+        assert analytics_verify(school_id=bench.school.pk) == []
+    lines = out.getvalue().splitlines()
+    for write in ("mark save", "grade save", "roll call (30)"):
+        on, off = (
+            next(line for line in lines if line.split(write)[-1].lstrip().startswith(e))
+            for e in ("engine on", "engine off")
+        )
+        queries = [int(line.rsplit(";", 1)[1].split()[0]) for line in (on, off)]
+        assert queries[0] > queries[1] >= 1, (on, off)
+    assert "mark save, the last save:" in out.getvalue()
