@@ -549,6 +549,9 @@ def _timed(action: Callable[[int], None], saves: int) -> tuple[float, int]:
     return statistics.median(times), len(queries)
 
 
+ROLL_CALL_SIZE = 30
+
+
 def write_actions(bench: BenchSchool) -> tuple[dict[str, Callable[[int], None]], Callable[[], None]]:
     """The writes measured, by name (each ``action(i)`` commits a change of an existing row, alternating back and
     forth with ``i``), and the function that restores the originals (with the engine connected, which recomputes
@@ -556,8 +559,14 @@ def write_actions(bench: BenchSchool) -> tuple[dict[str, Callable[[int], None]],
     school = bench.school
     mark = Attendance.objects.filter(lesson__class_group__school=school).order_by("-id").first()
     grade = Grade.objects.filter(submission__student__school=school).order_by("-id").first()
-    lesson = Lesson.objects.filter(class_group__school=school, marks__isnull=False).order_by("-date", "-id").first()
-    original_marks = list(lesson.marks.values("student_id", "status", "note"))[:30]
+    # The roll call: of the latest lesson with 30 marks (a roll call leaves out no mark of its lesson: one left
+    # out would be deleted), else of the latest with the most marks.
+    lessons = Lesson.objects.filter(class_group__school=school).annotate(marked=Count("marks")).filter(marked__gt=0)
+    lesson = (
+        lessons.filter(marked=ROLL_CALL_SIZE).order_by("-date", "-id").first()
+        or lessons.order_by("-marked", "-date", "-id").first()
+    )
+    original_marks = list(lesson.marks.order_by("student_id").values("student_id", "status", "note"))
     original = (mark.status, grade.score)
     statuses = (AttendanceStatus.PRESENT, AttendanceStatus.ABSENT)
 
