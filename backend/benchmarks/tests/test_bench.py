@@ -142,4 +142,4 @@ def test_writes_profile_prints_each_write_with_and_without_the_engine_and_restor
         )
         queries = [int(line.rsplit(";", 1)[1].split()[0]) for line in (on, off)]
         assert queries[0] > queries[1] >= 1, (on, off)
-    assert "mark save, the last save:" in out.getvalue()
+    assert "mark save, one more save:" in out.getvalue()
