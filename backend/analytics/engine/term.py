@@ -109,22 +109,9 @@ def _marks_query(
 
 # Compiled once per number of the keys' students, subjects and terms (up to STORED_COMPILED_MAX; more: as usual).
 _TERMS = CompiledRead(_terms_query, max_length=STORED_COMPILED_MAX, term_ids=list)
-_GRADES = CompiledRead(
-    _grades_query,
-    max_length=STORED_COMPILED_MAX,
-    student_ids=list,
-    subject_ids=list,
-    first=datetime.date,
-    last=datetime.date,
-)
-_MARKS = CompiledRead(
-    _marks_query,
-    max_length=STORED_COMPILED_MAX,
-    student_ids=list,
-    subject_ids=list,
-    first=datetime.date,
-    last=datetime.date,
-)
+_STUDENTS_SUBJECTS_PERIOD = {"student_ids": list, "subject_ids": list, "first": datetime.date, "last": datetime.date}
+_GRADES = CompiledRead(_grades_query, max_length=STORED_COMPILED_MAX, **_STUDENTS_SUBJECTS_PERIOD)
+_MARKS = CompiledRead(_marks_query, max_length=STORED_COMPILED_MAX, **_STUDENTS_SUBJECTS_PERIOD)
 
 _TERM_GRADES = ("average_grade", "grades_count")
 _TERM_ATTENDANCE = ("attendance_percentage", "lessons_marked", "lessons_attended", "lessons_counted")

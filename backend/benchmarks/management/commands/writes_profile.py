@@ -61,7 +61,7 @@ class Command(BaseCommand):
         parser.add_argument("--students", type=int, default=1000, help="S, as given to bench (default 1000).")
         parser.add_argument("--weeks", type=int, default=12, help="Weeks, as given to bench (default 12).")
         parser.add_argument("--repeats", type=int, default=20, help="Saves per write (median; default 20).")
-        parser.add_argument("--sql", action="store_true", help="Print every query of the last save with its step.")
+        parser.add_argument("--sql", action="store_true", help="Print every query of one more save with its step.")
 
     def handle(self, *args, students, weeks, repeats, sql, **options):
         bench = bench_school_ensure(label="S", students=students, weeks=weeks, say=self.stdout.write)
