@@ -118,7 +118,7 @@ def source_rows_lock(source: "Source", instance: models.Model) -> None:
         parent = _related_model(model, path)
         new_id = getattr(instance, model._meta.get_field(first).attname)
         # The parent ids the row has and will have, as one UNION ALL subquery: an OR of two IN subqueries
-        # cannot become a join in PostgreSQL, which then filters the parent's every row (43 ms on the
+        # cannot become a join in PostgreSQL, which then filters the parent's every row (100 ms on the
         # submissions of a school of 1,000, growing with the table).
         wanted = stored.order_by().values(path)
         if new_id is not None:

@@ -139,7 +139,7 @@ def test_row_locks_find_their_rows_through_the_index(path):
     """Each row lock of a write finds its rows by their ids, not by filtering the table's every row.
 
     The parents a row has and will have were once two IN subqueries joined by OR, which PostgreSQL cannot
-    turn into a join: it filtered every submission (every lesson) of the database with a subplan, 43 ms per
+    turn into a join: it filtered every submission (every lesson) of the database with a subplan, 100 ms per
     grade save at 1,000 students and growing with the table.
     """
     w = history(5)
