@@ -105,6 +105,7 @@ TEMPLATES = [
 ]
 
 DATABASE_CONN_MAX_AGE = env_int("DATABASE_CONN_MAX_AGE", 0)
+PREPARED_AFTER = 5
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
@@ -118,6 +119,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers queue for the database lock instead of failing at once; IMMEDIATE takes the
     # write lock at BEGIN so a read-then-write transaction cannot deadlock on upgrade.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 30, "transaction_mode": "IMMEDIATE"})
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The reads every request makes (the token's or the session user's, with the profiles: core.prepared) are
+    # prepared on the server at their PREPARED_AFTER-th run on a connection, so PostgreSQL plans them once per
+    # connection, not on every request. Django's other queries are never prepared. Turn it off behind a pooler
+    # that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        PREPARED_AFTER if env_bool("DATABASE_PREPARED_STATEMENTS", True) else None
+    )
 
 # The cache every worker shares: throttle histories and sign-in failure counts live here, so four
 # workers enforce one limit, not four. Redis when REDIS_URL is set (give it its own database number,

@@ -1,9 +1,11 @@
 """API authentication: DRF's token, refused once older than API_TOKEN_LIFETIME_HOURS (when that is set)."""
 
+from django.db import connections
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from core.prepared import prepared
 from core.services import token_expired
 
 
@@ -20,7 +22,8 @@ class LifetimeTokenAuthentication(TokenAuthentication):
         model = self.get_model()
         tokens = model.objects.select_related("user", *(f"user__{path}" for path in USER_PROFILES))
         try:
-            token = tokens.get(key=key)
+            with prepared(connections[tokens.db]):
+                token = tokens.get(key=key)
         except model.DoesNotExist:
             raise AuthenticationFailed(_("Invalid token.")) from None
         if not token.user.is_active:

@@ -2,6 +2,9 @@
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.db import connections
+
+from core.prepared import prepared
 
 
 class ProfilesModelBackend(ModelBackend):
@@ -15,7 +18,8 @@ class ProfilesModelBackend(ModelBackend):
 
         users = get_user_model()._default_manager.select_related(*USER_PROFILES)
         try:
-            user = users.get(pk=user_id)
+            with prepared(connections[users.db]):
+                user = users.get(pk=user_id)
         except get_user_model().DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None

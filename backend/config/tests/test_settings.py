@@ -16,6 +16,7 @@ READ = (
     "REDIS_URL",
     "DATABASE_URL",
     "DATABASE_CONN_MAX_AGE",
+    "DATABASE_PREPARED_STATEMENTS",
     "SIGNIN_ACCOUNT_FAILURE_LIMIT",
     "SIGNIN_ADDRESS_FAILURE_LIMIT",
     "SIGNIN_WINDOW_SECONDS",
@@ -96,6 +97,17 @@ def test_connections_kept_open_are_checked_before_reuse(monkeypatch, max_age, he
 
     assert database["CONN_MAX_AGE"] == int(max_age or 0)
     assert database["CONN_HEALTH_CHECKS"] is health_checks
+
+
+@pytest.mark.parametrize(("setting", "threshold"), [("", 5), ("true", 5), ("false", None)])
+def test_prepared_statements_are_on_for_postgresql_unless_turned_off(monkeypatch, setting, threshold):
+    postgresql = settings_with(
+        monkeypatch, DATABASE_URL="postgres://school@db.internal:5432/school", DATABASE_PREPARED_STATEMENTS=setting
+    )["DATABASES"]["default"]
+    sqlite = settings_with(monkeypatch, DATABASE_URL="sqlite:////tmp/school.sqlite3")["DATABASES"]["default"]
+
+    assert postgresql["OPTIONS"]["prepare_threshold"] == threshold
+    assert "prepare_threshold" not in sqlite["OPTIONS"]
 
 
 @pytest.mark.django_db
