@@ -30,16 +30,22 @@ def superuser_ensure(*, username: str, password: str) -> bool:
     return True
 
 
-def database_statistics_refresh() -> None:
-    """Refresh the query planner's statistics (ANALYZE), as a bulk load should end.
+def database_statistics_refresh(*, models=()) -> None:
+    """Refresh the query planner's statistics (ANALYZE) of every table, or of the ``models``' tables only, as a
+    bulk load should end.
 
-    PostgreSQL's autovacuum does it in time, but a read right after loading millions of rows would be
-    planned on empty-table estimates. SQLite keeps no statistics until asked; its analysis is bounded.
+    PostgreSQL's autovacuum does it in time (where it is on), but a read right after loading millions of rows
+    would be planned on the estimates of before: the student overview read a student's standing snapshots through
+    the term's index, 2.5 million rows, 530 ms, after a backfill of a school's term. SQLite keeps no statistics
+    until asked; its analysis is bounded.
     """
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("PRAGMA analysis_limit = 1000")
-        cursor.execute("ANALYZE")
+        if not models:
+            cursor.execute("ANALYZE")
+        for model in models:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 # --- sign-in ----------------------------------------------------------------------------------------
