@@ -33,6 +33,7 @@ class Keys:
     term: set = field(default_factory=set)  # (student_id, term_id, subject_id)
     term_all_subjects: set = field(default_factory=set)  # (student_id, term_id): every subject row
     teacher: set = field(default_factory=set)  # (teacher_id, week_start)
+    grading: set = field(default_factory=set)  # (teacher_id, due_date) of the teacher's grading days
     students: set = field(default_factory=set)  # every daily key of these students
     terms: set = field(default_factory=set)  # every key of these terms (subject rows and term attendance)
     teachers: set = field(default_factory=set)  # every metric of these teachers
@@ -242,6 +243,7 @@ def homework_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
         submitters.setdefault(homework_id, []).append(student_id)
     for h in homework:
         keys.teacher.add((h["teacher_id"], week_start(h["assigned_date"])))
+        keys.grading.add((h["teacher_id"], h["due_date"]))
         for student_id in class_students.get(h["class_group_id"], []) + submitters.get(h["id"], []):
             keys.daily.add((student_id, h["due_date"]))
         if h["term_id"] is not None:
@@ -251,17 +253,24 @@ def homework_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
 
 
 def _submission_rows(queryset: models.QuerySet, prefix: str) -> Iterable[tuple]:
-    """(student_id, due_date, subject_id, term_id) of submissions, or of the submissions of grades."""
+    """(student_id, due_date, subject_id, term_id, teacher_id) of submissions, or of the submissions of grades."""
     return queryset.annotate(
         key_term=term_of(f"{prefix}homework__due_date", f"{prefix}homework__class_group__school_id")
-    ).values_list(f"{prefix}student_id", f"{prefix}homework__due_date", f"{prefix}homework__subject_id", "key_term")
+    ).values_list(
+        f"{prefix}student_id",
+        f"{prefix}homework__due_date",
+        f"{prefix}homework__subject_id",
+        "key_term",
+        f"{prefix}homework__teacher_id",
+    )
 
 
 def submission_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
     keys = Keys()
     submissions = _locked(HomeworkSubmission.objects.filter(pk__in=pks), lock, "homework")
-    for student_id, due_date, subject_id, term_id in _submission_rows(submissions, ""):
+    for student_id, due_date, subject_id, term_id, teacher_id in _submission_rows(submissions, ""):
         keys.daily.add((student_id, due_date))
+        keys.grading.add((teacher_id, due_date))
         if term_id is not None:
             keys.term.add((student_id, term_id, subject_id))
     return keys
@@ -271,7 +280,8 @@ def grade_keys(pks: Iterable[int], *, lock: bool = False) -> Keys:
     keys = Keys()
     pks = sorted(set(pks))
     _locked(Grade.objects.filter(pk__in=pks), lock, "submission__homework", "submission")
-    for student_id, _, subject_id, term_id in _GRADE_ROWS(pks=pks):
+    for student_id, due_date, subject_id, term_id, teacher_id in _GRADE_ROWS(pks=pks):
+        keys.grading.add((teacher_id, due_date))
         if term_id is not None:
             keys.term.add((student_id, term_id, subject_id))
     return keys

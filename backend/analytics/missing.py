@@ -2,7 +2,9 @@
 
 Each figure depends on today's date in the school's time zone (a lesson becomes "held" when its day comes, a
 homework "overdue" a week after it was due), so it is counted when asked, in a fixed number of grouped queries
-whatever the number of teachers, students or weeks. Definitions are in docs/metrics.md, "Missing data".
+whatever the number of teachers, students or weeks. The grading figures are summed from the teachers' grading
+days (TeacherGradingDay, kept by the engine: what does not depend on today), the cut-off of a week before today
+applied to their due dates here. Definitions are in docs/metrics.md, "Missing data".
 """
 
 import datetime
@@ -11,10 +13,9 @@ from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from analytics.definitions import week_end, week_start
-from analytics.models import StudentTermPerformance
+from analytics.models import StudentTermPerformance, TeacherGradingDay
 from attendance.models import Attendance, Lesson
 from core.compiled import CompiledRead
-from homework.models import Homework
 from schools.models import AcademicTerm, School, Student, Teacher
 
 # Homework is overdue for grading when its due date is more than this many days before today.
@@ -74,27 +75,22 @@ def _lessons_query(
     )
 
 
-def _homework_query(
+def _grading_days_query(
     *, teacher_ids: list[int], first: datetime.date, last: datetime.date, before: datetime.date
 ) -> QuerySet:
-    """Homework due from ``first`` to ``last`` and before ``before``, by teacher and due date, with submissions not
-    graded: how many such homework, how many such submissions."""
+    """The teachers' grading days (TeacherGradingDay: homework due that day with submissions not graded, kept by
+    the engine) from ``first`` to ``last`` and before ``before``."""
     return (
-        Homework.objects.filter(teacher_id__in=teacher_ids, due_date__range=(first, last), due_date__lt=before)
-        .values("teacher_id", "due_date")
-        .annotate(
-            overdue=Count("id", distinct=True, filter=Q(submissions__grade__isnull=True)),
-            ungraded=Count("submissions", filter=Q(submissions__grade__isnull=True)),
-        )
-        .filter(ungraded__gt=0)
+        TeacherGradingDay.objects.filter(teacher_id__in=teacher_ids, due_date__range=(first, last), due_date__lt=before)
         .order_by()
+        .values("teacher_id", "due_date", "homework_ungraded", "submissions_ungraded")
     )
 
 
 # Compiled once per number of teachers: one on teacher performance and the teacher page, a page of the school's.
 LESSONS = CompiledRead(_lessons_query, teacher_ids=list, first=datetime.date, last=datetime.date, today=datetime.date)
-HOMEWORK = CompiledRead(
-    _homework_query, teacher_ids=list, first=datetime.date, last=datetime.date, before=datetime.date
+GRADING_DAYS = CompiledRead(
+    _grading_days_query, teacher_ids=list, first=datetime.date, last=datetime.date, before=datetime.date
 )
 
 
@@ -135,11 +131,11 @@ def missing_data(
     # Homework due in the week, more than a week ago, with submissions not graded.
     overdue_before = today - datetime.timedelta(days=GRADING_GRACE_DAYS)
     if weeks and first < overdue_before:
-        for row in HOMEWORK(teacher_ids=teacher_ids, first=first, last=week_end(weeks[-1]), before=overdue_before):
+        for row in GRADING_DAYS(teacher_ids=teacher_ids, first=first, last=week_end(weeks[-1]), before=overdue_before):
             week = result[row["teacher_id"]]["weeks"].get(week_start(row["due_date"]))
             if week is not None:
-                week["homework_overdue_ungraded"] += row["overdue"]
-                week["submissions_ungraded"] += row["ungraded"]
+                week["homework_overdue_ungraded"] += row["homework_ungraded"]
+                week["submissions_ungraded"] += row["submissions_ungraded"]
 
     term = comment_term(school=school, today=today, terms=terms)
     if term is not None:

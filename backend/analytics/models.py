@@ -95,6 +95,31 @@ class TeacherPerformanceMetric(models.Model):
         return f"{self.teacher} week of {self.week_start}"
 
 
+class TeacherGradingDay(models.Model):
+    """One row per teacher and due date with a submission not graded: how many of the teacher's homework due that
+    day have one, and how many such submissions. The missing data's grading figures are read from these rows
+    (docs/metrics.md, "Missing data": the homework due more than a week before today), so a teacher's page reads a
+    row a day instead of looking up a grade for each submission of its weeks."""
+
+    teacher = models.ForeignKey(Teacher, on_delete=models.CASCADE, related_name="+")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    due_date = models.DateField()
+    homework_ungraded = models.PositiveIntegerField(
+        default=0, help_text="The teacher's homework due that day with a submission not graded."
+    )
+    submissions_ungraded = models.PositiveIntegerField(
+        default=0, help_text="Submissions of the teacher's homework due that day without a grade."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["teacher_id", "due_date"]
+        constraints = [models.UniqueConstraint(fields=["teacher", "due_date"], name="teacher_grading_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.teacher} homework due {self.due_date}"
+
+
 class SchoolTeacherWeek(models.Model):
     """One row per school and week with any TeacherPerformanceMetric row: what the school's median of each
     teacher metric is taken from, so a teacher's page reads a few rows whatever the number of teachers.

@@ -18,6 +18,7 @@ from analytics.keys import (
     communication_keys,
     marks_keys,
     source_rows_lock,
+    submission_keys,
 )
 from analytics.services import keys_refresh
 from core.compiled import CompiledRead
@@ -69,6 +70,10 @@ def after_save(sender, instance, raw=False, **kwargs):
     keys = instance._analytics_before
     if getattr(instance, "_analytics_moved", True):
         keys = keys | source.keys_for([instance.pk])
+    else:
+        # The grading days count the rows where they are placed (a submission of some homework, its grade), never
+        # by a value that can change in place (a score, a time handed in, a maximum): nothing there moved.
+        keys.grading = set()
     keys_refresh(keys=_of_kind(keys, source))
 
 
@@ -91,7 +96,11 @@ def before_delete(sender, instance, origin=None, **kwargs):
         marks = attendance_keys(instance.attendance_marks.values_list("pk", flat=True), lock=True)
         messages = communication_keys(instance.communications.values_list("pk", flat=True), lock=True)
         days = set(instance.daily_summaries.values_list("school_id", "date"))
-        instance._analytics_before = Keys(teacher=marks.teacher | messages.teacher, school_days=days)
+        # Its submissions go too: the grading days of their teachers count one fewer not graded.
+        submissions = submission_keys(instance.submissions.values_list("pk", flat=True), lock=True)
+        instance._analytics_before = Keys(
+            teacher=marks.teacher | messages.teacher, school_days=days, grading=submissions.grading
+        )
     elif sender is School:
         instance._analytics_before = Keys()
     else:

@@ -35,6 +35,9 @@ ALLOWED = {
     ("analytics/migrations/0006_school_teacher_weeks.py", "school_weeks_fill", "bulk_create"): (
         "fills the new summary table of school weeks from the teacher weeks stored before it; writes no source row"
     ),
+    ("analytics/migrations/0008_teacher_grading_days.py", "grading_days_fill", "bulk_create"): (
+        "fills the new summary table of grading days from the submissions without a grade; writes no source row"
+    ),
 }
 
 

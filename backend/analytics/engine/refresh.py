@@ -18,6 +18,7 @@ from analytics.definitions import week_start
 from analytics.engine import machinery
 from analytics.engine.daily import DAILY, DailyKey, daily_compute, daily_keys_discover, daily_write
 from analytics.engine.flags import FLAGS, flag_keys, flags_compute
+from analytics.engine.grading import GRADING, grading_compute, grading_keys_discover
 from analytics.engine.machinery import STORED_COMPILED_MAX, STUDENT_LOCK, Difference, Lookups, RefreshResult, refresh
 from analytics.engine.school_day import (
     SCHOOL_DAY,
@@ -31,7 +32,6 @@ from analytics.engine.teacher import (
     school_weeks_discover,
     school_weeks_refresh,
     teacher_keys_discover,
-    teacher_metrics_refresh,
     teacher_weeks_refresh,
 )
 from analytics.engine.term import TERM, subject_rows, term_compute, term_keys_discover
@@ -97,6 +97,7 @@ def keys_refresh(*, keys: Keys, dry_run: bool = False) -> RefreshResult:
     daily = keys.daily | daily_keys_discover(student_ids=keys.students) if keys.students else keys.daily
     term = keys.term | term_keys_discover(term_ids=keys.terms) if keys.terms else keys.term
     teacher = keys.teacher | teacher_keys_discover(teacher_ids=keys.teachers) if keys.teachers else keys.teacher
+    grading = keys.grading | grading_keys_discover(teacher_ids=keys.teachers) if keys.teachers else keys.grading
     student_terms, school_days, zones = _rollup(daily)
     if keys.terms:
         # A term whose dates change takes in or leaves out days of every student's term attendance.
@@ -105,6 +106,7 @@ def keys_refresh(*, keys: Keys, dry_run: bool = False) -> RefreshResult:
         daily=daily,
         term=term,
         teacher={(teacher_id, week_start(day)) for teacher_id, day in teacher},
+        grading=grading,
         student_terms=student_terms,
         school_days=school_days | keys.school_days,
         term_all_subjects=keys.term_all_subjects,
@@ -174,9 +176,14 @@ def analytics_rebuild(
         teachers = list(Teacher.objects.filter(school=school).order_by("id").values_list("id", flat=True))
         for done, batch in batches(teachers, batch_size):
             with transaction.atomic():
-                result += teacher_metrics_refresh(
-                    keys=teacher_keys_discover(teacher_ids=batch, period=period), dry_run=dry_run
-                )
+                found = teacher_keys_discover(teacher_ids=batch, period=period)
+                weeks = {(teacher_id, week_start(day)) for teacher_id, day in found}
+                grading = grading_keys_discover(teacher_ids=batch, period=period)
+                if not dry_run:
+                    # Every lock of the batch's teachers in one statement (the lock order).
+                    machinery.lock(TEACHER.locks(weeks) | GRADING.locks(grading))
+                result += teacher_weeks_refresh(keys=weeks, dry_run=dry_run, locked=True)
+                result += refresh(GRADING, grading, grading_compute, dry_run=dry_run, locked=True)
             if progress:
                 progress(f"{school.name}: teachers", done, len(teachers))
         with transaction.atomic():
@@ -210,6 +217,7 @@ def _refresh_together(
     daily: set,
     term: set,
     teacher: set = frozenset(),
+    grading: set = frozenset(),
     student_terms: set = frozenset(),
     school_days: set = frozenset(),
     term_all_subjects: set = frozenset(),
@@ -245,6 +253,7 @@ def _refresh_together(
                 | {(STUDENT_LOCK, (student,)) for student, _ in term_all_subjects}
                 | FLAGS.locks(flags)
                 | TEACHER.locks(teacher)
+                | GRADING.locks(grading)
                 | SCHOOL_DAY.locks(school_days)
             )
         if term_all_subjects:
@@ -272,6 +281,7 @@ def _refresh_together(
             ),
             (TERM, term, term_compute),
             (FLAGS, flags, flags_compute),
+            (GRADING, grading, grading_compute),
         ):
             result += refresh(table, table_keys, compute, dry_run=dry_run, locked=True, changed=changed)
         # The teacher weeks, then the school weeks they are in (whose lock comes last).

@@ -20,11 +20,12 @@ from analytics.models import (
     StudentDailySummary,
     StudentFlag,
     StudentTermPerformance,
+    TeacherGradingDay,
     TeacherPerformanceMetric,
 )
 from attendance.models import Attendance, Lesson
 from communication.models import Communication
-from homework.models import Homework, HomeworkSubmission
+from homework.models import Grade, Homework, HomeworkSubmission
 from schools.models import AcademicTerm, School, Student, Teacher
 
 PRESENT, LATE, ABSENT, EXCUSED = "PRESENT", "LATE", "ABSENT", "EXCUSED"
@@ -60,6 +61,7 @@ TEACHER_FIELDS = (
     "lessons_attended",
     "lessons_counted",
 )
+GRADING_FIELDS = ("school_id", "homework_ungraded", "submissions_ungraded")
 SCHOOL_WEEK_FIELDS = ("classes_taught", "homeworks_assigned", "parent_communications", "average_student_attendance")
 
 
@@ -456,6 +458,27 @@ def expected_flags() -> dict[tuple, dict]:
     return rows
 
 
+def expected_grading() -> dict[tuple, dict]:
+    """Per teacher and due date: the teacher's homework due that day with a submission not graded, and those
+    submissions (no row where every submission is graded)."""
+    graded = set(Grade.objects.values_list("submission_id", flat=True))
+    homework = {h["id"]: h for h in Homework.objects.order_by().values("id", "teacher_id", "due_date")}
+    school_of = dict(Teacher.objects.values_list("id", "school_id"))
+    ungraded: dict[tuple, list[int]] = defaultdict(list)  # key -> the homework id of each ungraded submission
+    for submission_id, homework_id in HomeworkSubmission.objects.values_list("id", "homework_id"):
+        if submission_id not in graded:
+            h = homework[homework_id]
+            ungraded[(h["teacher_id"], h["due_date"])].append(homework_id)
+    return {
+        key: {
+            "school_id": school_of[key[0]],
+            "homework_ungraded": len(set(homework_ids)),
+            "submissions_ungraded": len(homework_ids),
+        }
+        for key, homework_ids in ungraded.items()
+    }
+
+
 def expected_all() -> dict[str, dict]:
     teacher = expected_teacher()
     return {
@@ -463,6 +486,7 @@ def expected_all() -> dict[str, dict]:
         "term": expected_term(),
         "teacher": teacher,
         "school_week": expected_school_weeks(teacher),
+        "grading": expected_grading(),
         "flags": expected_flags(),
     }
 
@@ -488,6 +512,10 @@ def actual_all() -> dict[str, dict]:
             (r["school_id"], r["week_start"]): {f: r[f] for f in SCHOOL_WEEK_FIELDS}
             for r in SchoolTeacherWeek.objects.order_by().values("school_id", "week_start", *SCHOOL_WEEK_FIELDS)
         },
+        "grading": {
+            (r["teacher_id"], r["due_date"]): {f: r[f] for f in GRADING_FIELDS}
+            for r in TeacherGradingDay.objects.order_by().values("teacher_id", "due_date", *GRADING_FIELDS)
+        },
         "flags": {
             (r["student_id"], r["reason"]): {f: r[f] for f in FLAG_FIELDS}
             for r in StudentFlag.objects.order_by().values("student_id", "reason", *FLAG_FIELDS)
@@ -500,7 +528,9 @@ def differences(expected: dict[str, dict], actual: dict[str, dict]) -> list[str]
     (a hand-worked set may leave the flags out)."""
     out = []
     for table in [
-        name for name in ("daily", "term", "teacher", "school_week", "flags") if name in expected and name in actual
+        name
+        for name in ("daily", "term", "teacher", "school_week", "grading", "flags")
+        if name in expected and name in actual
     ]:
         want, got = expected[table], actual[table]
         for key in sorted(set(want) | set(got), key=repr):

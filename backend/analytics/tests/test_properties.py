@@ -31,7 +31,13 @@ from analytics.engine.machinery import Lookups, refresh, stored_rows
 from analytics.engine.school_day import SCHOOL_DAY, school_day_compute, school_days_discover
 from analytics.engine.term_attendance import TERM_ATTENDANCE, term_attendance_compute, term_attendance_keys_discover
 from analytics.keys import GRADES, MARKS
-from analytics.models import EarlyWarningSettings, StudentDailySummary, StudentTermPerformance, TeacherPerformanceMetric
+from analytics.models import (
+    EarlyWarningSettings,
+    StudentDailySummary,
+    StudentTermPerformance,
+    TeacherGradingDay,
+    TeacherPerformanceMetric,
+)
 from analytics.tests.oracle import assert_summaries_exact
 from attendance.models import Attendance, Lesson
 from attendance.services import roll_call_record
@@ -71,7 +77,9 @@ MOMENTS = [
 MAX_SCORES = [Decimal(v) for v in ("7", "20", "30", "50")]
 SCORES = [Decimal(v) for v in ("0", "5", "6.5", "13.01", "20", "33.33", "50")]
 
-SUMMARY_TABLES = [m._meta.db_table for m in (StudentDailySummary, StudentTermPerformance, TeacherPerformanceMetric)]
+SUMMARY_TABLES = [
+    m._meta.db_table for m in (StudentDailySummary, StudentTermPerformance, TeacherPerformanceMetric, TeacherGradingDay)
+]
 
 index = st.integers(min_value=0, max_value=40)
 FLAG_SETTINGS = [
