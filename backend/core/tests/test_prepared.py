@@ -3,6 +3,7 @@
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
 from core.prepared import prepared
@@ -46,6 +47,12 @@ def test_the_token_read_is_prepared_after_its_threshold_and_nothing_else_is(clie
     assert len(statements) == 1, statements
     assert statements[0].startswith(f"SELECT {table(Token)}.")
     assert "$1" in statements[0]  # the key, bound on the server
+
+    # Run as a prepared statement, the read still names its SQL in Django's query log (the tools that count or
+    # profile queries read it there).
+    with CaptureQueriesContext(connection) as queries:
+        ask()
+    assert queries[0]["sql"].startswith(f"SELECT {table(Token)}."), queries[0]["sql"]
 
 
 @postgresql_only
