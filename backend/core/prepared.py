@@ -1,7 +1,7 @@
 """Prepared statements for the reads every request makes: the token's, or the signed-in user's, with the profiles.
 
 Planning that read (the token, the user and the four profiles of ``schools.selectors.USER_PROFILES``, seven
-tables joined) took PostgreSQL longer than running it: 3.1 to 3.5 ms of planning beside 0.15 ms of execution on
+tables joined) took PostgreSQL longer than running it: 1.9 to 3.5 ms of planning beside 0.07 to 0.16 ms of execution on
 the bench's machine, on every API request and every page. A prepared statement is planned once per connection
 (its generic plan: the rows are found by unique keys, so every value gets the same plan).
 

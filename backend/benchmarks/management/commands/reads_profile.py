@@ -79,18 +79,24 @@ class Command(BaseCommand):
         parser.add_argument("--repeats", type=int, default=30, help="Calls per endpoint (default 30).")
         parser.add_argument("--sql", action="store_true", help="Also print each query of one call.")
         parser.add_argument(
+            "--plans",
+            action="store_true",
+            help="PostgreSQL: also each query of one call run under EXPLAIN (ANALYZE, SUMMARY), its planning and "
+            "execution times (medians of 7), as if planned for that call (a prepared statement skips the planning).",
+        )
+        parser.add_argument(
             "--pages",
             action="store_true",
             help="Profile the pages instead, each beside its endpoints, through the whole middleware stack.",
         )
 
     @mock.patch.object(ScopedRateThrottle, "THROTTLE_RATES", {"analytics": None})
-    def handle(self, *args, students, weeks, repeats, sql, pages, **options):
+    def handle(self, *args, students, weeks, repeats, sql, plans, pages, **options):
         factory = APIRequestFactory()
         for label, size in (("S", students), ("4S", 4 * students)):
             bench = bench_school_ensure(label=label, students=size, weeks=weeks, say=self.stdout.write)
             if pages:
-                self.pages_profile(bench, repeats=repeats, sql=sql)
+                self.pages_profile(bench, repeats=repeats, sql=sql, plans=plans)
                 continue
             for name in ENDPOINTS:
                 path, token = read_paths(bench)[name]
@@ -100,9 +106,9 @@ class Command(BaseCommand):
                     request = factory.get(path, HTTP_AUTHORIZATION=f"Token {token}")
                     return match.func(request, *match.args, **match.kwargs).render()
 
-                self.report(f"{label} {name}: whole view", call, repeats=repeats, sql=sql)
+                self.report(f"{label} {name}: whole view", call, repeats=repeats, sql=sql, plans=plans)
 
-    def pages_profile(self, bench, *, repeats: int, sql: bool):
+    def pages_profile(self, bench, *, repeats: int, sql: bool, plans: bool):
         """Each page through the whole middleware stack (session, user, CSRF, template) beside its endpoints, each
         asked for through the same stack with the same user's token, called in turn so that both see the same
         machine: the medians, the page over the sum of its endpoints, then where the page's time goes."""
@@ -134,9 +140,9 @@ class Command(BaseCommand):
                 + "".join(f"; {name} {medians[name]:.1f} ms" for name in PAGE_PAIRS[page])
                 + f" (medians of {repeats}, called in turn){ratio}"
             )
-            self.report(f"{bench.label} {page}: whole request", calls[page], repeats=repeats, sql=sql)
+            self.report(f"{bench.label} {page}: whole request", calls[page], repeats=repeats, sql=sql, plans=plans)
 
-    def report(self, title: str, call, *, repeats: int, sql: bool):
+    def report(self, title: str, call, *, repeats: int, sql: bool, plans: bool = False):
         response = call()  # warm-up
         status = getattr(response, "status_code", 200)
         if status != 200:
@@ -170,3 +176,39 @@ class Command(BaseCommand):
                 call()
             for query in captured.captured_queries:
                 self.stdout.write(f"      SQL {query['sql'][:200]}")
+        if plans:
+            self.plans(call)
+
+    def plans(self, call) -> None:
+        """Each query of one call under EXPLAIN (ANALYZE, SUMMARY), run 7 times: the medians of its planning and
+        execution times as PostgreSQL reports them."""
+        if connection.vendor != "postgresql":
+            raise CommandError("--plans reads PostgreSQL's EXPLAIN")
+        queries = []
+
+        def keep(execute, sql, params, many, context):
+            queries.append((sql, params))
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(keep):
+            call()
+        for sql, params in queries:
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            planning, execution = [], []
+            with connection.cursor() as cursor:
+                for _ in range(7):
+                    cursor.execute(f"EXPLAIN (ANALYZE, SUMMARY) {sql}", params)
+                    lines = [row[0] for row in cursor.fetchall()]
+                    planning.append(_plan_figure(lines, "Planning Time"))
+                    execution.append(_plan_figure(lines, "Execution Time"))
+            self.stdout.write(
+                f"      plan {statistics.median(planning):6.2f} ms  run {statistics.median(execution):6.2f} ms  "
+                f"{' '.join(sql.split())[:110]}"
+            )
+
+
+def _plan_figure(lines: list[str], name: str) -> float:
+    """The milliseconds of ``name`` ("Planning Time: 3.104 ms") in EXPLAIN's summary."""
+    line = next(line for line in lines if line.strip().startswith(f"{name}:"))
+    return float(line.split(":")[1].split()[0])
